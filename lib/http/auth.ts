@@ -1,0 +1,90 @@
+/**
+ * Who may do what. The admin token (as a bearer token, or the login cookie
+ * that the dashboard form sets) opens everything; the dashboard and status can
+ * be made public on purpose; a virtual key may see and report its own usage.
+ * Without an admin token, admin access is open only while the server listens
+ * on loopback (the start refuses anything else).
+ *
+ * @module
+ */
+
+import { bearerToken, timingSafeEqual } from "./secrets.ts";
+
+/** The cookie the dashboard login sets. */
+export const SESSION_COOKIE = "qm_session";
+
+const ENCODER = new TextEncoder();
+
+/** Settings the access rules depend on. */
+export interface AuthSettings {
+  adminToken: string | null;
+  publicDashboard: boolean;
+}
+
+/** Access checks for one instance. */
+export interface Auth {
+  /** True when the request carries the admin token or the login cookie (or no token is set). */
+  isAdmin(req: Request): Promise<boolean>;
+  /** True when the dashboard, the status and the live socket may be shown. */
+  canViewDashboard(req: Request): Promise<boolean>;
+  /** The cookie value that proves a login: an HMAC of the token, never the token. */
+  sessionValue(): Promise<string>;
+  /** True when a login form is needed at all. */
+  loginRequired: boolean;
+}
+
+/** Reads one cookie from a request. */
+export function readCookie(req: Request, name: string): string | null {
+  const header = req.headers.get("cookie");
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const index = part.indexOf("=");
+    if (index < 0) continue;
+    if (part.slice(0, index).trim() === name) {
+      return part.slice(index + 1).trim();
+    }
+  }
+  return null;
+}
+
+/** Builds the access checks for the given settings. */
+export function createAuth(settings: AuthSettings): Auth {
+  let session: Promise<string> | null = null;
+  const sessionValue = () => {
+    session ??= (async () => {
+      const key = await crypto.subtle.importKey(
+        "raw",
+        ENCODER.encode(settings.adminToken ?? ""),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
+      const mac = await crypto.subtle.sign(
+        "HMAC",
+        key,
+        ENCODER.encode("quota-monitor dashboard session v1"),
+      );
+      return Array.from(
+        new Uint8Array(mac),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+    })();
+    return session;
+  };
+  const isAdmin = async (req: Request) => {
+    if (settings.adminToken === null) return true;
+    const token = bearerToken(req);
+    if (token !== null && timingSafeEqual(token, settings.adminToken)) {
+      return true;
+    }
+    const cookie = readCookie(req, SESSION_COOKIE);
+    return cookie !== null && timingSafeEqual(cookie, await sessionValue());
+  };
+  return {
+    isAdmin,
+    canViewDashboard: (req) =>
+      settings.publicDashboard ? Promise.resolve(true) : isAdmin(req),
+    sessionValue,
+    loginRequired: settings.adminToken !== null && !settings.publicDashboard,
+  };
+}
