@@ -83,3 +83,15 @@ export function withCors(
   response.headers.set("access-control-expose-headers", EXPOSED_HEADERS);
   return response;
 }
+
+/**
+ * The CORS middleware of /api and /v1: answers preflights before anything
+ * else (no authentication, never counted) and grants allowed origins.
+ */
+export async function corsMiddleware(
+  ctx: { req: Request; next(): Promise<Response> },
+  allowlist: readonly string[],
+): Promise<Response> {
+  if (isPreflight(ctx.req)) return preflightResponse(ctx.req, allowlist);
+  return withCors(ctx.req, await ctx.next(), allowlist);
+}

@@ -1,0 +1,47 @@
+/**
+ * JSON responses with the right content type, and the mapping of domain
+ * errors to OpenAI-shaped 4xx answers.
+ *
+ * @module
+ */
+
+import { KeyError } from "../key_registry.ts";
+import { openAIError } from "../openai/errors.ts";
+import { UnknownModelError } from "../quota/billing.ts";
+import { QuotaInputError } from "../quota/errors.ts";
+
+/** A JSON response. */
+export function json(
+  data: unknown,
+  status = 200,
+  headers?: HeadersInit,
+): Response {
+  const response = new Response(JSON.stringify(data), { status, headers });
+  response.headers.set("content-type", "application/json; charset=utf-8");
+  return response;
+}
+
+/** Turns a domain error into its 4xx; rethrows anything else (a 500). */
+export function domainError(error: unknown): Response {
+  if (error instanceof QuotaInputError) {
+    return openAIError(400, error.message, {
+      type: "invalid_request_error",
+      code: error.code,
+      param: error.param,
+    });
+  }
+  if (error instanceof UnknownModelError) {
+    return openAIError(404, error.message, {
+      type: "invalid_request_error",
+      code: "model_not_found",
+      param: "model",
+    });
+  }
+  if (error instanceof KeyError) {
+    return openAIError(error.status, error.message, {
+      type: "invalid_request_error",
+      code: error.code,
+    });
+  }
+  throw error;
+}

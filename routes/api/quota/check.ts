@@ -1,0 +1,87 @@
+import type { Context } from "../../../lib/fresh/types.ts";
+import {
+  forbidden,
+  identifyCaller,
+  unauthorized,
+} from "../../../lib/http/access.ts";
+import { domainError, json } from "../../../lib/http/json.ts";
+import { readJson } from "../../../lib/http/read_json.ts";
+import { openAIError } from "../../../lib/openai/errors.ts";
+import { refusalResponse } from "../../../lib/openai/refusal_response.ts";
+import { formatRateLimitHeaders } from "../../../lib/openai/rate_limit_headers.ts";
+import { estimateCall, requirePrice } from "../../../lib/quota/billing.ts";
+import { parseCheckRequest } from "../../../lib/quota/usage_report.ts";
+import type { AppState } from "../../../lib/state.ts";
+
+/**
+ * POST /api/quota/check: admission for a call the client makes to the
+ * provider itself. On 200 the estimate is held under `reservation_id` until it
+ * is settled by POST /api/quota/usage, released by POST /api/quota/release,
+ * or its lease runs out. Over a limit: 429 in OpenAI's shape, and nothing is
+ * held.
+ */
+export const handler = {
+  async POST(ctx: Context<AppState>): Promise<Response> {
+    const { services } = ctx.state;
+    const caller = await identifyCaller(ctx.req, services);
+    if (caller === null || caller.kind === "viewer") return unauthorized();
+    const body = await readJson(ctx.req, services.config.maxBodyBytes);
+    if (!body.ok) return body.response;
+    try {
+      const request = parseCheckRequest(body.value);
+      const key = request.key ?? (caller.kind === "key" ? caller.key : null);
+      if (key === null) {
+        return openAIError(
+          400,
+          'An admission check made with the admin token must name the "key" it is for.',
+          { code: "missing_required_parameter", param: "key" },
+        );
+      }
+      if (caller.kind === "key" && key !== caller.key) {
+        return forbidden(
+          `A virtual key may only ask admission for itself; this key is "${caller.key}".`,
+        );
+      }
+      if (!(await services.keys.exists(key))) {
+        return openAIError(
+          404,
+          `No live key is named "${key}"; create it with POST /api/keys or check the spelling.`,
+          { code: "key_not_found", param: "key" },
+        );
+      }
+      const found = requirePrice(services.prices, request.model);
+      const estimate = estimateCall(
+        found,
+        request.inputTokens,
+        request.maxOutputTokens ?? services.config.defaultMaxOutputTokens,
+      );
+      const admission = await services.engine.admit({
+        key,
+        model: request.model,
+        estimate,
+        reservationId: request.reservationId,
+      });
+      if (!admission.ok) return refusalResponse(admission, services.clock());
+      return json(
+        {
+          allowed: true,
+          reservation_id: admission.reservationId,
+          lease_expires_at: new Date(
+            services.clock() + services.leaseMs,
+          ).toISOString(),
+          reserved: {
+            requests: 1,
+            input_tokens: estimate.inputTokens,
+            output_tokens: estimate.outputTokens,
+            cost_usd: estimate.costNanos / 1e9,
+          },
+          limits: admission.limits,
+        },
+        200,
+        formatRateLimitHeaders(admission.limits, services.clock()),
+      );
+    } catch (error) {
+      return domainError(error);
+    }
+  },
+};

@@ -1,0 +1,147 @@
+import type { Context } from "../../../lib/fresh/types.ts";
+import {
+  forbidden,
+  identifyCaller,
+  unauthorized,
+} from "../../../lib/http/access.ts";
+import { domainError, json } from "../../../lib/http/json.ts";
+import { readJson } from "../../../lib/http/read_json.ts";
+import { openAIError } from "../../../lib/openai/errors.ts";
+import { requirePrice } from "../../../lib/quota/billing.ts";
+import { costNanos } from "../../../lib/quota/pricing.ts";
+import type { UsageRecord } from "../../../lib/quota/types.ts";
+import { parseUsageReport } from "../../../lib/quota/usage_report.ts";
+import type { AppState } from "../../../lib/state.ts";
+
+const HISTORY_MAX_MS = 7 * 24 * 3_600_000;
+
+/**
+ * POST /api/quota/usage: usage of a call made directly to the provider,
+ * counted once per `id` (a retry never counts twice); with `reservation_id`
+ * it settles a reservation taken by /api/quota/check.
+ *
+ * GET /api/quota/usage?from=ISO&to=ISO: per-minute rollups (for charts) and
+ * the most recent calls.
+ */
+export const handler = {
+  async POST(ctx: Context<AppState>): Promise<Response> {
+    const { services } = ctx.state;
+    const caller = await identifyCaller(ctx.req, services);
+    if (caller === null || caller.kind === "viewer") return unauthorized();
+    const body = await readJson(ctx.req, services.config.maxBodyBytes);
+    if (!body.ok) return body.response;
+    try {
+      const report = parseUsageReport(body.value);
+      const key = report.key ?? (caller.kind === "key" ? caller.key : null);
+      if (key === null) {
+        return openAIError(
+          400,
+          'A usage report made with the admin token must name the "key" it is for.',
+          { code: "missing_required_parameter", param: "key" },
+        );
+      }
+      if (caller.kind === "key" && key !== caller.key) {
+        return forbidden(
+          `A virtual key may only report its own usage; this key is "${caller.key}".`,
+        );
+      }
+      if (!(await services.keys.exists(key))) {
+        return openAIError(
+          404,
+          `No live key is named "${key}"; create it with POST /api/keys or check the spelling.`,
+          { code: "key_not_found", param: "key" },
+        );
+      }
+      const found = requirePrice(services.prices, report.model);
+      const record: UsageRecord = {
+        id: report.id,
+        at: services.clock(),
+        key,
+        model: report.model,
+        endpoint: "report",
+        status: report.status,
+        ...report.counts,
+        costNanos: costNanos(found.price, report.counts),
+        latencyMs: report.latencyMs,
+        estimated: false,
+      };
+      if (found.fallback) record.fallbackPrice = true;
+      if (report.reservationId !== undefined) {
+        const reservation = await services.store.getReservation(
+          report.reservationId,
+        );
+        if (reservation && reservation.meta.key !== key) {
+          return forbidden(
+            `The reservation ${report.reservationId} belongs to another key.`,
+          );
+        }
+        // A retry of a settlement that went through answers "duplicate".
+        const settled = await services.engine.settle(
+          report.reservationId,
+          record,
+        );
+        return json(
+          {
+            id: report.id,
+            status: settled ? "recorded" : "duplicate",
+            cost_usd: record.costNanos / 1e9,
+          },
+          settled ? 201 : 200,
+        );
+      }
+      const outcome = await services.engine.report(report.id, record);
+      return json(
+        { id: report.id, status: outcome, cost_usd: record.costNanos / 1e9 },
+        outcome === "duplicate" ? 200 : 201,
+      );
+    } catch (error) {
+      return domainError(error);
+    }
+  },
+
+  async GET(ctx: Context<AppState>): Promise<Response> {
+    const { services } = ctx.state;
+    const caller = await identifyCaller(ctx.req, services);
+    if (caller === null) return unauthorized();
+    const now = services.clock();
+    const params = ctx.url.searchParams;
+    const from = params.has("from")
+      ? Date.parse(params.get("from")!)
+      : now - 3_600_000;
+    const to = params.has("to") ? Date.parse(params.get("to")!) : now + 60_000;
+    if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) {
+      return openAIError(
+        400,
+        "from and to must be ISO times with from before to, such as from=2026-12-01T00:00:00Z.",
+        { code: "invalid_value", param: "from" },
+      );
+    }
+    if (to - from > HISTORY_MAX_MS) {
+      return openAIError(
+        400,
+        "Ask for at most 7 days of history at a time.",
+        { code: "invalid_value", param: "to" },
+      );
+    }
+    const own = caller.kind === "key" ? caller.key : params.get("key");
+    const [rollups, recent] = await Promise.all([
+      services.store.listRollups(from, to),
+      services.store.listRecent(100),
+    ]);
+    return json(
+      {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        minutes: rollups
+          .filter((r) => own === null || r.key === own)
+          .map((r) => ({ ...r, minute: new Date(r.minute).toISOString() })),
+        recent: recent.filter((r) => own === null || r.key === own).slice(
+          0,
+          50,
+        ),
+      },
+      200,
+      { "cache-control": "no-store" },
+    );
+  },
+};

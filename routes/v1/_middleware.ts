@@ -1,0 +1,7 @@
+import type { Context } from "../../lib/fresh/types.ts";
+import { corsMiddleware } from "../../lib/http/cors.ts";
+import type { AppState } from "../../lib/state.ts";
+
+/** CORS for browser apps calling the proxy from other origins (CORS_ORIGINS). */
+export const handler = (ctx: Context<AppState>): Promise<Response> =>
+  corsMiddleware(ctx, ctx.state.services.config.corsOrigins);
