@@ -10,6 +10,10 @@
  * `current - span < b <= current`. `reserved` is a plain sum, independent of
  * buckets, of every live reservation's hold on the counter.
  *
+ * A hold of `amount` fits when `used + reserved + amount <= limit`; a hold of
+ * 0 fits only while `used + reserved < limit`, so that an exhausted limit
+ * refuses even a call that estimates nothing.
+ *
  * @module
  */
 
@@ -18,6 +22,9 @@ import type {
   UpstreamQuota,
   UsageRecord,
 } from "../quota/types.ts";
+
+/** The idempotency-id prefix under which `settle` marks a reservation as settled. */
+export const SETTLED_ID_PREFIX = "reservation:";
 
 /** Where one counter stands now. */
 export interface CounterPosition {
@@ -49,6 +56,8 @@ export interface CounterReading {
   reserved: number;
   /** The newest bucket index with usage in the window, or null when empty. */
   lastBucket: number | null;
+  /** The oldest bucket index with usage in the window, or null when empty (optional). */
+  firstBucket?: number | null;
 }
 
 /** A request to hold amounts against several counters at once. */
@@ -63,7 +72,13 @@ export interface ReserveInput {
 
 /** The outcome of a reservation: all holds taken, or none and the first limit that refused. */
 export type ReserveResult =
-  | { ok: true }
+  | {
+    ok: true;
+    /** True when a reservation with this id existed already: nothing new was held. */
+    existing?: boolean;
+    /** Optional: each hold's counter after the reservation, in the order of `holds`. */
+    readings?: CounterReading[];
+  }
   | {
     ok: false;
     limitId: string;
@@ -73,6 +88,8 @@ export type ReserveResult =
     limit: number;
     requested: number;
     lastBucket: number | null;
+    /** Optional: the refusing counter's buckets in the window, oldest first, as [bucket, amount]. */
+    buckets?: [number, number][];
   };
 
 /** A stored reservation. */
@@ -115,7 +132,10 @@ export interface QuotaStore {
   /**
    * Removes the reservation's holds and adds real usage, writes the record and
    * its rollup, in one atomic commit. Returns false (and adds nothing) when the
-   * reservation is unknown (settled, released or swept already).
+   * reservation is unknown (settled, released or swept already). The same
+   * commit marks the idempotency id `reservation:<reservationId>` as used, so
+   * that `record("reservation:<id>", ...)` afterwards is a duplicate: the
+   * engine falls back to it when a lease ran out before settlement.
    */
   settle(
     reservationId: string,
