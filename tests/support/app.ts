@@ -6,9 +6,8 @@
  */
 
 import { configFrom } from "../../lib/config.ts";
-import { createServices } from "../../lib/services.ts";
+import { startMonitor } from "../../main.ts";
 import type { ServiceOptions, Services } from "../../lib/services.ts";
-import { startServer } from "../../main.ts";
 
 /** A running test instance. */
 export interface TestApp {
@@ -33,12 +32,8 @@ export async function startTestApp(
     QUOTA_ADMIN_TOKEN: ADMIN_TOKEN,
     ...settings,
   });
-  const services = await createServices(config, options);
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    state: () => ({ services }),
-  });
+  const server = await startMonitor(config, { services: options });
+  const services = server.services;
   return {
     url: server.url,
     services,
@@ -52,10 +47,7 @@ export async function startTestApp(
       }
       return fetch(`${server.url}${path}`, { ...init, headers });
     },
-    async close() {
-      await server.shutdown();
-      await services.close();
-    },
+    close: () => server.shutdown(),
   };
 }
 
