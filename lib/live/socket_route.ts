@@ -5,6 +5,7 @@
  * @module
  */
 
+import { openAIError } from "../openai/errors.ts";
 import type { LiveHub } from "./hub.ts";
 import { isAllowedOrigin } from "./origin.ts";
 
@@ -27,23 +28,11 @@ interface ErrorFields {
   headers?: Record<string, string>;
 }
 
-/** An error in OpenAI's shape, so every client of the API reads it the same way. */
 function errorResponse(fields: ErrorFields): Response {
-  const body = {
-    error: {
-      message: fields.message,
-      type: fields.type,
-      code: fields.code,
-      param: null,
-    },
-  };
-  return new Response(JSON.stringify(body), {
-    status: fields.status,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "cache-control": "no-store",
-      ...fields.headers,
-    },
+  return openAIError(fields.status, fields.message, {
+    type: fields.type,
+    code: fields.code,
+    headers: { "cache-control": "no-store", ...fields.headers },
   });
 }
 
