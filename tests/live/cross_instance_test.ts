@@ -31,7 +31,6 @@ Deno.test("live - a change made through one instance reaches a dashboard connect
     client = await connectClient(`${a.url.replace("http", "ws")}/api/quota/ws`);
     await client.next((m) => m.type === "snapshot", "the first snapshot", 5000);
 
-    const sent = performance.now();
     const report = await fetch(`${b.url}/api/quota/usage`, {
       method: "POST",
       headers,
