@@ -627,3 +627,24 @@ Deno.test("proxy - passthrough callers keep their own key and are known only by 
     assert.equal(record.key, keys[0].name);
   }, { QUOTA_PASSTHROUGH: "true", UPSTREAM_API_KEY: "" });
 });
+
+Deno.test("proxy - an upstream reset mid-stream reaches the client as an error and the delivered part is recorded", async () => {
+  await withRig(async ({ app, upstream, client }) => {
+    upstream.script({ kind: "cut_stream", mode: "abort" });
+    const stream = await client.chat.completions.create({
+      model: "gpt-4.1-mini",
+      messages: [{ role: "user", content: "Sky?" }],
+      max_tokens: 64,
+      stream: true,
+    });
+    await assert.rejects(async () => {
+      for await (const _ of stream) { /* drain */ }
+    });
+    const record = await lastRecord(app);
+    assert.equal(record.estimated, true);
+    const tokens = await status(app);
+    assert.ok(
+      tokens.scopes.every((s) => s.limits.every((l) => l.reserved === 0)),
+    );
+  });
+});
