@@ -31,6 +31,8 @@ export interface Config {
   timeZone: string;
   corsOrigins: string[];
   redisUrl: string | null;
+  /** Keep admitting (and counting locally) while Redis is unreachable. */
+  redisFailOpen: boolean;
   upstreamBaseUrl: string;
   upstreamApiKey: string | null;
   /** Callers send their own provider key; they are told apart by its hash. */
@@ -302,6 +304,7 @@ export function loadConfig(
     timeZone: zone,
     corsOrigins,
     redisUrl,
+    redisFailOpen: boolean(env, "QUOTA_REDIS_FAIL_OPEN", false),
     upstreamBaseUrl,
     upstreamApiKey: env("UPSTREAM_API_KEY") ?? env("OPENAI_API_KEY") ?? null,
     passthrough: boolean(env, "QUOTA_PASSTHROUGH", false),

@@ -18,11 +18,14 @@ import { UpstreamQuotaTracker } from "./openai/upstream_quota.ts";
 import { QuotaEngine } from "./quota/engine.ts";
 import { createPriceTable } from "./quota/pricing.ts";
 import type { PriceTable } from "./quota/pricing.ts";
+import { isStoreUnavailable } from "./store/errors.ts";
+import { failOpenStore } from "./store/fail_open_store.ts";
 import { openKvStore } from "./store/kv_store.ts";
+import { openRedisStore } from "./store/redis_store.ts";
 import type { QuotaStore } from "./store/store.ts";
 
-/** A reservation's lease outlives the longest upstream call by this much. */
-const LEASE_MARGIN_MS = 60_000;
+/** A reservation's lease outlives the longest upstream call by at most this much. */
+const MAX_LEASE_MARGIN_MS = 60_000;
 const DAY_MS = 86_400_000;
 
 /** Everything the routes use. */
@@ -64,14 +67,62 @@ export function kvPath(dataDir: string): string {
   return `${dataDir.replace(/\/+$/, "")}/quota.kv`;
 }
 
+/**
+ * How long a reservation holds: the upstream timeout plus as much again, at
+ * most a minute more, so a hold outlives any call that can still settle it,
+ * and the hold of a dead instance comes back soon after.
+ */
+export function leaseFor(upstreamTimeoutMs: number): number {
+  return upstreamTimeoutMs + Math.min(upstreamTimeoutMs, MAX_LEASE_MARGIN_MS);
+}
+
+/** Opens the store the configuration names: Redis when QUOTA_REDIS_URL is set, else Deno KV. */
+async function openStore(
+  config: Config,
+  metrics: Metrics,
+): Promise<QuotaStore> {
+  if (!config.redisUrl) return await openKvStore(kvPath(config.dataDir));
+  // Wait for the first connection, so that the first calls find Redis
+  // ready; but start anyway when it is down: fail closed answers 503 (and
+  // /healthz says why) until it returns, fail open counts locally meanwhile.
+  let redis: QuotaStore;
+  try {
+    redis = await openRedisStore(config.redisUrl);
+  } catch (error) {
+    if (!isStoreUnavailable(error)) throw error;
+    console.error(
+      `Redis at ${
+        new URL(config.redisUrl).host
+      } does not answer; starting anyway and retrying in the background.`,
+    );
+    redis = await openRedisStore(config.redisUrl, {
+      waitForConnection: false,
+    });
+  }
+  if (!config.redisFailOpen) return redis;
+  metrics.gauge(
+    "quota_store_fallback_pending",
+    "Usage records counted locally during a Redis outage, not yet replayed.",
+    () => failOpen.pendingReplay,
+  );
+  const failOpen = failOpenStore(redis, () =>
+    metrics.inc(
+      "quota_store_fallbacks_total",
+      "Store calls answered locally because Redis was unavailable (fail open).",
+    ));
+  return failOpen;
+}
+
 /** Creates the services of one instance. */
 export async function createServices(
   config: Config,
   options: ServiceOptions = {},
 ): Promise<Services> {
   const clock = options.clock ?? Date.now;
-  const store = options.store ?? await openKvStore(kvPath(config.dataDir));
-  const leaseMs = config.upstreamTimeoutMs + LEASE_MARGIN_MS;
+  const metrics = new Metrics();
+  const storeKind = config.redisUrl ? "redis" : "deno-kv";
+  const store = options.store ?? await openStore(config, metrics);
+  const leaseMs = leaseFor(config.upstreamTimeoutMs);
   const engine = new QuotaEngine({
     store,
     clock,
@@ -85,7 +136,6 @@ export async function createServices(
     overrides: config.priceOverrides,
     fallback: config.fallbackPrice,
   });
-  const metrics = new Metrics();
   const hub = new LiveHub({
     snapshot: () => engine.status(),
     ...options.hub,
@@ -122,7 +172,7 @@ export async function createServices(
     config,
     clock,
     store,
-    storeKind: "deno-kv",
+    storeKind,
     engine,
     prices,
     auth: createAuth(config),

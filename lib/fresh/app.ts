@@ -214,47 +214,45 @@ export function createApp(
     ctx: RequestContext,
     route: Route,
   ): Promise<Response> => {
-    try {
-      const method = ctx.req.method;
-      const handler = route.handler;
-      let fn: HandlerFn | undefined;
-      if (typeof handler === "function") {
-        fn = handler;
-      } else if (handler !== null) {
-        fn = handler[method as Method] ??
-          (method === "HEAD" ? handler.GET : undefined);
-      } else if (method === "GET" || method === "HEAD") {
-        return renderRoute(ctx, route, undefined, undefined);
-      }
-      if (fn === undefined) {
-        const allow = route.allow ?? "";
-        if (method === "OPTIONS") {
-          return new Response(null, { status: 204, headers: { allow } });
-        }
-        return new Response(
-          `The method ${method} is not allowed at ${ctx.url.pathname}; use ${allow}.`,
-          {
-            status: 405,
-            headers: { allow, "content-type": "text/plain; charset=utf-8" },
-          },
-        );
-      }
-      const result = await fn(ctx);
-      if (result instanceof Response) return result;
-      if (isPageResult(result)) {
-        return renderRoute(ctx, route, result.data, {
-          status: result.status,
-          headers: result.headers,
-        });
-      }
-      throw new Error(
-        `The ${method} handler of ${route.file} returned ${
-          result === undefined ? "nothing" : typeof result
-        }; return a Response, page(data) or ctx.render().`,
-      );
-    } catch (error) {
-      return await renderError(ctx, error);
+    // Errors propagate through the middlewares (which may turn them into
+    // their own answers) to the one place that renders the error page.
+    const method = ctx.req.method;
+    const handler = route.handler;
+    let fn: HandlerFn | undefined;
+    if (typeof handler === "function") {
+      fn = handler;
+    } else if (handler !== null) {
+      fn = handler[method as Method] ??
+        (method === "HEAD" ? handler.GET : undefined);
+    } else if (method === "GET" || method === "HEAD") {
+      return renderRoute(ctx, route, undefined, undefined);
     }
+    if (fn === undefined) {
+      const allow = route.allow ?? "";
+      if (method === "OPTIONS") {
+        return new Response(null, { status: 204, headers: { allow } });
+      }
+      return new Response(
+        `The method ${method} is not allowed at ${ctx.url.pathname}; use ${allow}.`,
+        {
+          status: 405,
+          headers: { allow, "content-type": "text/plain; charset=utf-8" },
+        },
+      );
+    }
+    const result = await fn(ctx);
+    if (result instanceof Response) return result;
+    if (isPageResult(result)) {
+      return renderRoute(ctx, route, result.data, {
+        status: result.status,
+        headers: result.headers,
+      });
+    }
+    throw new Error(
+      `The ${method} handler of ${route.file} returned ${
+        result === undefined ? "nothing" : typeof result
+      }; return a Response, page(data) or ctx.render().`,
+    );
   };
 
   const renderContent = (

@@ -7,6 +7,7 @@
  */
 
 import { openAIError } from "../openai/errors.ts";
+import { guardStore } from "./json.ts";
 
 const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
 const EXPOSED_HEADERS = [
@@ -85,13 +86,14 @@ export function withCors(
 }
 
 /**
- * The CORS middleware of /api and /v1: answers preflights before anything
- * else (no authentication, never counted) and grants allowed origins.
+ * The middleware of /api and /v1: answers CORS preflights before anything
+ * else (no authentication, never counted), grants allowed origins, and turns
+ * an unavailable store into a 503.
  */
 export async function corsMiddleware(
   ctx: { req: Request; next(): Promise<Response> },
   allowlist: readonly string[],
 ): Promise<Response> {
   if (isPreflight(ctx.req)) return preflightResponse(ctx.req, allowlist);
-  return withCors(ctx.req, await ctx.next(), allowlist);
+  return withCors(ctx.req, await guardStore(() => ctx.next()), allowlist);
 }

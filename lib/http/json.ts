@@ -9,6 +9,7 @@ import { KeyError } from "../key_registry.ts";
 import { openAIError } from "../openai/errors.ts";
 import { UnknownModelError } from "../quota/billing.ts";
 import { QuotaInputError } from "../quota/errors.ts";
+import { isStoreUnavailable } from "../store/errors.ts";
 
 /** A JSON response. */
 export function json(
@@ -37,6 +38,7 @@ export function domainError(error: unknown): Response {
       param: "model",
     });
   }
+  if (isStoreUnavailable(error)) return storeUnavailable(error);
   if (error instanceof KeyError) {
     return openAIError(error.status, error.message, {
       type: "invalid_request_error",
@@ -44,4 +46,34 @@ export function domainError(error: unknown): Response {
     });
   }
   throw error;
+}
+
+/** The 503 of a store that does not answer (Redis down, fail closed). */
+export function storeUnavailable(error: Error): Response {
+  return openAIError(
+    503,
+    `The quota store is unavailable (${
+      error.message.replace(/\.$/, "")
+    }), so no call can be counted; try again shortly. Operators: check Redis, or set QUOTA_REDIS_FAIL_OPEN=true to admit calls while it is down.`,
+    {
+      type: "server_error",
+      code: "store_unavailable",
+      headers: { "retry-after": "1" },
+    },
+  );
+}
+
+/**
+ * Runs a route; a store that does not answer becomes a 503 instead of a 500,
+ * wherever in the route it was noticed.
+ */
+export async function guardStore(
+  next: () => Promise<Response>,
+): Promise<Response> {
+  try {
+    return await next();
+  } catch (error) {
+    if (isStoreUnavailable(error)) return storeUnavailable(error);
+    throw error;
+  }
 }
