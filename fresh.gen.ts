@@ -17,10 +17,16 @@ import * as $routes_api_quota_usage from "./routes/api/quota/usage.ts";
 import * as $routes_api_quota_ws from "./routes/api/quota/ws.ts";
 import * as $routes_demo from "./routes/demo.tsx";
 import * as $routes_healthz from "./routes/healthz.ts";
+import * as $routes_index from "./routes/index.tsx";
+import * as $routes_login from "./routes/login.tsx";
+import * as $routes_logout from "./routes/logout.ts";
 import * as $routes_metrics from "./routes/metrics.ts";
+import * as $routes_test_quota from "./routes/test-quota.tsx";
 import * as $routes_v1_____path_ from "./routes/v1/[...path].ts";
 import * as $routes_v1__middleware from "./routes/v1/_middleware.ts";
 import * as $islands_Counter from "./islands/Counter.tsx";
+import * as $islands_Diagnostics from "./islands/Diagnostics.tsx";
+import * as $islands_QuotaMonitor from "./islands/QuotaMonitor.tsx";
 
 import type { Manifest } from "./lib/fresh/mod.ts";
 
@@ -43,12 +49,18 @@ const manifest: Manifest = {
     "./routes/api/quota/ws.ts": $routes_api_quota_ws,
     "./routes/demo.tsx": $routes_demo,
     "./routes/healthz.ts": $routes_healthz,
+    "./routes/index.tsx": $routes_index,
+    "./routes/login.tsx": $routes_login,
+    "./routes/logout.ts": $routes_logout,
     "./routes/metrics.ts": $routes_metrics,
+    "./routes/test-quota.tsx": $routes_test_quota,
     "./routes/v1/[...path].ts": $routes_v1_____path_,
     "./routes/v1/_middleware.ts": $routes_v1__middleware,
   },
   islands: {
     "./islands/Counter.tsx": $islands_Counter,
+    "./islands/Diagnostics.tsx": $islands_Diagnostics,
+    "./islands/QuotaMonitor.tsx": $islands_QuotaMonitor,
   },
   baseUrl: import.meta.url,
 };

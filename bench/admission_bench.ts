@@ -28,8 +28,14 @@ const engine = new QuotaEngine({
 const estimate = { inputTokens: 20, outputTokens: 256, costNanos: 160_000 };
 
 async function decide(): Promise<void> {
-  const admission = await engine.admit({ key: BENCH_KEY, model: BENCH_MODEL, estimate });
-  if (!admission.ok) throw new Error(`The benchmark was refused: ${admission.message}`);
+  const admission = await engine.admit({
+    key: BENCH_KEY,
+    model: BENCH_MODEL,
+    estimate,
+  });
+  if (!admission.ok) {
+    throw new Error(`The benchmark was refused: ${admission.message}`);
+  }
   await engine.release(admission.reservationId);
 }
 

@@ -54,6 +54,12 @@ export class KeyRegistry {
   #store: QuotaStore;
   #clock: () => number;
   #cache = new Map<string, { key: VirtualKey | null; at: number }>();
+  /**
+   * Secrets resolved within CACHE_MS and their hash; an entry counts only
+   * while the hash's cache entry is the one it was made with, so a rotation
+   * or revocation here (which deletes that entry) takes effect at once.
+   */
+  #bySecret = new Map<string, { hash: string; at: number }>();
 
   constructor(store: QuotaStore, clock: () => number = Date.now) {
     this.#store = store;
@@ -141,15 +147,31 @@ export class KeyRegistry {
 
   /** The live key a secret belongs to, or null. Cached for CACHE_MS. */
   async resolve(secret: string): Promise<VirtualKey | null> {
+    // A secret seen within CACHE_MS skips hashing: SHA-256 through
+    // crypto.subtle is an async op per call, a visible cost on the hot path.
+    const recent = this.#bySecret.get(secret);
+    if (recent && this.#clock() - recent.at < CACHE_MS) {
+      const entry = this.#cache.get(recent.hash);
+      if (entry && entry.at === recent.at) return entry.key;
+    }
     const hash = await hashSecret(secret);
     const now = this.#clock();
     const cached = this.#cache.get(hash);
-    if (cached && now - cached.at < CACHE_MS) return cached.key;
+    if (cached && now - cached.at < CACHE_MS) {
+      this.#rememberSecret(secret, hash, cached.at);
+      return cached.key;
+    }
     const found = await this.#store.getKeyByHash(hash);
     const key = found && !found.revokedAt ? found : null;
     if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
     this.#cache.set(hash, { key, at: now });
+    this.#rememberSecret(secret, hash, now);
     return key;
+  }
+
+  #rememberSecret(secret: string, hash: string, at: number): void {
+    if (this.#bySecret.size >= MAX_CACHED) this.#bySecret.clear();
+    this.#bySecret.set(secret, { hash, at });
   }
 
   /**

@@ -18,11 +18,41 @@ export const BENCH_MODEL = "gpt-4o-mini";
 export function benchLimits(): Omit<LimitDefinition, "source">[] {
   const huge = 1e12;
   return [
-    { id: "bench-gateway-requests", scope: "gateway", metric: "requests", window: "1m", limit: huge },
-    { id: "bench-gateway-tokens", scope: "gateway", metric: "tokens", window: "day", limit: huge },
-    { id: "bench-key-requests", scope: `key:${BENCH_KEY}`, metric: "requests", window: "1h", limit: huge },
-    { id: "bench-key-dollars", scope: `key:${BENCH_KEY}`, metric: "cost_usd", window: "month", limit: 1e6 },
-    { id: "bench-model-tokens", scope: `model:${BENCH_MODEL}`, metric: "input_tokens", window: "1m", limit: huge },
+    {
+      id: "bench-gateway-requests",
+      scope: "gateway",
+      metric: "requests",
+      window: "1m",
+      limit: huge,
+    },
+    {
+      id: "bench-gateway-tokens",
+      scope: "gateway",
+      metric: "tokens",
+      window: "day",
+      limit: huge,
+    },
+    {
+      id: "bench-key-requests",
+      scope: `key:${BENCH_KEY}`,
+      metric: "requests",
+      window: "1h",
+      limit: huge,
+    },
+    {
+      id: "bench-key-dollars",
+      scope: `key:${BENCH_KEY}`,
+      metric: "cost_usd",
+      window: "month",
+      limit: 1e6,
+    },
+    {
+      id: "bench-model-tokens",
+      scope: `model:${BENCH_MODEL}`,
+      metric: "input_tokens",
+      window: "1m",
+      limit: huge,
+    },
     {
       id: "bench-key-model-output",
       scope: `key:${BENCH_KEY}/model:${BENCH_MODEL}`,

@@ -67,7 +67,12 @@ const COMPLETION = ENCODER.encode(JSON.stringify({
 
 const MODELS = ENCODER.encode(JSON.stringify({
   object: "list",
-  data: [{ id: "gpt-4o-mini", object: "model", created: CREATED, owned_by: "system" }],
+  data: [{
+    id: "gpt-4o-mini",
+    object: "model",
+    created: CREATED,
+    owned_by: "system",
+  }],
 }));
 
 function chunkEvent(delta: Record<string, unknown>, finish: string | null) {
@@ -86,8 +91,12 @@ function chunkEvent(delta: Record<string, unknown>, finish: string | null) {
 }
 
 /** The events of one streamed answer of `count` chunks, each its own write. */
-function streamEvents(count: number): { body: Uint8Array[]; usage: Uint8Array } {
-  const body: Uint8Array[] = [chunkEvent({ role: "assistant", content: "" }, null)];
+function streamEvents(
+  count: number,
+): { body: Uint8Array[]; usage: Uint8Array } {
+  const body: Uint8Array[] = [
+    chunkEvent({ role: "assistant", content: "" }, null),
+  ];
   for (let i = 1; i < count - 1; i++) {
     body.push(chunkEvent({ content: ` word${i % 10}` }, null));
   }
@@ -118,7 +127,9 @@ function argument(name: string, fallback: number): number {
   if (index < 0) return fallback;
   const value = Number(Deno.args[index + 1]);
   if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`--${name} needs a whole number, not ${Deno.args[index + 1]}.`);
+    throw new Error(
+      `--${name} needs a whole number, not ${Deno.args[index + 1]}.`,
+    );
   }
   return value;
 }
@@ -126,7 +137,10 @@ function argument(name: string, fallback: number): number {
 const port = argument("port", 9100);
 const events = streamEvents(Math.max(3, argument("chunks", 200)));
 
-const JSON_HEADERS = { ...PROVIDER_HEADERS, "content-type": "application/json" };
+const JSON_HEADERS = {
+  ...PROVIDER_HEADERS,
+  "content-type": "application/json",
+};
 const SSE_HEADERS = {
   ...PROVIDER_HEADERS,
   "content-type": "text/event-stream; charset=utf-8",
@@ -166,8 +180,11 @@ Deno.serve({
     return new Response(MODELS, { headers: JSON_HEADERS });
   }
   await req.body?.cancel();
-  return new Response('{"error":{"message":"Not found.","type":"invalid_request_error","code":null,"param":null}}', {
-    status: 404,
-    headers: { "content-type": "application/json" },
-  });
+  return new Response(
+    '{"error":{"message":"Not found.","type":"invalid_request_error","code":null,"param":null}}',
+    {
+      status: 404,
+      headers: { "content-type": "application/json" },
+    },
+  );
 });

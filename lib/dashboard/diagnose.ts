@@ -103,7 +103,7 @@ export function explainSocket(
     return `The server at ${facts.apiOrigin} cannot be reached: it is down or restarting, or the network is failing. The page keeps retrying with growing delays and polls the REST API meanwhile.`;
   }
   if (rest.kind === "ok") {
-    return "The REST API answers but the socket does not open: a proxy or load balancer in front of the server is not forwarding WebSocket upgrades. Let it pass the Upgrade and Connection headers (nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\").";
+    return 'The REST API answers but the socket does not open: a proxy or load balancer in front of the server is not forwarding WebSocket upgrades. Let it pass the Upgrade and Connection headers (nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade").';
   }
   return `The socket cannot open, and the REST API answers ${rest.status}: fix that first (see above).`;
 }

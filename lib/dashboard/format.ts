@@ -63,18 +63,22 @@ export function formatCompact(value: number): string {
 }
 
 /**
- * Dollars with enough digits to see small amounts: "$0.0042", "$1.50",
- * "$1,234.57".
+ * Dollars with enough digits to see small amounts: "$0.000027", "$0.0042",
+ * "$1.50", "$1,234.57".
  */
 export function formatUsd(value: number): string {
   if (!Number.isFinite(value)) return "–";
   const abs = Math.abs(value);
   if (abs === 0) return "$0.00";
-  const digits = abs < 0.01 ? 4 : 2;
-  const text = abs.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
+  // Below a cent, two significant digits: a call costing $0.000027 is not "$0.00".
+  const text = abs < 0.01
+    ? Number(abs.toPrecision(2)).toFixed(
+      Math.min(12, Math.max(2, 1 - Math.floor(Math.log10(abs)))),
+    )
+    : abs.toLocaleString("en-US", {
+      minimumFractionDigits: 2,
+      maximumFractionDigits: 2,
+    });
   return `${value < 0 ? "-" : ""}$${text}`;
 }
 
@@ -109,6 +113,14 @@ export function formatCountdown(ms: number): string {
   const d = Math.floor(total / DAY);
   const h = Math.floor((total % DAY) / HOUR);
   return `${d} d ${h} h`;
+}
+
+/** A short wait as the provider states it: "250 ms" below a second, a countdown above. */
+export function formatWait(ms: number): string {
+  if (Number.isFinite(ms) && ms > 0 && ms < SECOND) {
+    return `${Math.round(ms)} ms`;
+  }
+  return formatCountdown(ms);
 }
 
 /** How long ago something happened: "just now", "40 s ago", "3 m ago", "2 h ago". */

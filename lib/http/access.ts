@@ -69,3 +69,39 @@ export async function requireAdmin(
   }
   return unauthorized();
 }
+
+/**
+ * The key a call acts for: the one named in the body, or the caller's own.
+ * The admin must name one; a virtual key may only act for itself; the key
+ * must exist and be live. Returns the key name or the 4xx to send.
+ *
+ * @param action what the caller does, for the messages ("report usage")
+ */
+export async function keyToActFor(
+  caller: Caller,
+  named: string | undefined,
+  services: Services,
+  action: string,
+): Promise<string | Response> {
+  const key = named ?? (caller.kind === "key" ? caller.key : null);
+  if (key === null) {
+    return openAIError(
+      400,
+      `To ${action} with the admin token, name the "key" it is for.`,
+      { code: "missing_required_parameter", param: "key" },
+    );
+  }
+  if (caller.kind === "key" && key !== caller.key) {
+    return forbidden(
+      `A virtual key may only ${action} for itself; this key is "${caller.key}".`,
+    );
+  }
+  if (!(await services.keys.exists(key))) {
+    return openAIError(
+      404,
+      `No live key is named "${key}"; create it with POST /api/keys or check the spelling.`,
+      { code: "key_not_found", param: "key" },
+    );
+  }
+  return key;
+}

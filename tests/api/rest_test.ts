@@ -140,7 +140,7 @@ Deno.test("rest - a virtual key reports and sees only its own usage", async () =
       input_tokens: 1,
       output_tokens: 1,
     }, a);
-    await assertOpenAIError(other, 403, /only report its own usage/);
+    await assertOpenAIError(other, 403, /only report usage for itself/);
     const peek = await fetch(`${app.url}/api/quota/status?key=team-b`, {
       headers: { authorization: `Bearer ${a}` },
     });

@@ -1,12 +1,11 @@
 import type { Context } from "../../../lib/fresh/types.ts";
 import {
-  forbidden,
   identifyCaller,
+  keyToActFor,
   unauthorized,
 } from "../../../lib/http/access.ts";
 import { domainError, json } from "../../../lib/http/json.ts";
 import { readJson } from "../../../lib/http/read_json.ts";
-import { openAIError } from "../../../lib/openai/errors.ts";
 import { refusalResponse } from "../../../lib/openai/refusal_response.ts";
 import { formatRateLimitHeaders } from "../../../lib/openai/rate_limit_headers.ts";
 import { estimateCall, requirePrice } from "../../../lib/quota/billing.ts";
@@ -29,26 +28,13 @@ export const handler = {
     if (!body.ok) return body.response;
     try {
       const request = parseCheckRequest(body.value);
-      const key = request.key ?? (caller.kind === "key" ? caller.key : null);
-      if (key === null) {
-        return openAIError(
-          400,
-          'An admission check made with the admin token must name the "key" it is for.',
-          { code: "missing_required_parameter", param: "key" },
-        );
-      }
-      if (caller.kind === "key" && key !== caller.key) {
-        return forbidden(
-          `A virtual key may only ask admission for itself; this key is "${caller.key}".`,
-        );
-      }
-      if (!(await services.keys.exists(key))) {
-        return openAIError(
-          404,
-          `No live key is named "${key}"; create it with POST /api/keys or check the spelling.`,
-          { code: "key_not_found", param: "key" },
-        );
-      }
+      const key = await keyToActFor(
+        caller,
+        request.key,
+        services,
+        "ask admission",
+      );
+      if (key instanceof Response) return key;
       const found = requirePrice(services.prices, request.model);
       const estimate = estimateCall(
         found,

@@ -2,6 +2,7 @@ import type { Context } from "../../../lib/fresh/types.ts";
 import {
   forbidden,
   identifyCaller,
+  keyToActFor,
   unauthorized,
 } from "../../../lib/http/access.ts";
 import { domainError, json } from "../../../lib/http/json.ts";
@@ -32,26 +33,13 @@ export const handler = {
     if (!body.ok) return body.response;
     try {
       const report = parseUsageReport(body.value);
-      const key = report.key ?? (caller.kind === "key" ? caller.key : null);
-      if (key === null) {
-        return openAIError(
-          400,
-          'A usage report made with the admin token must name the "key" it is for.',
-          { code: "missing_required_parameter", param: "key" },
-        );
-      }
-      if (caller.kind === "key" && key !== caller.key) {
-        return forbidden(
-          `A virtual key may only report its own usage; this key is "${caller.key}".`,
-        );
-      }
-      if (!(await services.keys.exists(key))) {
-        return openAIError(
-          404,
-          `No live key is named "${key}"; create it with POST /api/keys or check the spelling.`,
-          { code: "key_not_found", param: "key" },
-        );
-      }
+      const key = await keyToActFor(
+        caller,
+        report.key,
+        services,
+        "report usage",
+      );
+      if (key instanceof Response) return key;
       const found = requirePrice(services.prices, report.model);
       const record: UsageRecord = {
         id: report.id,

@@ -1,0 +1,411 @@
+/**
+ * Turns the figures of one benchmark run into the console table and
+ * docs/BENCHMARKS.md. Every number comes from the run; only the method and
+ * the analysis around them are prose.
+ *
+ * @module
+ */
+
+import type { KvProbe } from "./kv_probe.ts";
+import type { Machine } from "./machine.ts";
+import { fixed } from "./stats.ts";
+import type { WrkResult } from "./wrk.ts";
+
+/** The four ways of reaching the upstream. */
+export type TargetName = "direct" | "bare" | "quota" | "portkey";
+
+/** One target's wrk runs. */
+export interface ProxyFigures {
+  target: TargetName;
+  one: WrkResult;
+  at200: WrkResult;
+  at500: WrkResult;
+  saturated: WrkResult;
+}
+
+/** One target's streamed answers. */
+export interface StreamFigures {
+  target: TargetName;
+  count: number;
+  bytes: number;
+  firstByte: { p50: number; p99: number };
+  lastByte: { p50: number; p99: number };
+}
+
+/** One `deno bench` case of admission. */
+export interface AdmissionFigures {
+  name: string;
+  group: string;
+  batch: number;
+  perDecisionUs: number;
+  p99IterUs: number;
+  decisionsPerSecond: number;
+}
+
+/** One fan-out size. */
+export interface FanoutFigures {
+  clients: number;
+  events: number;
+  connectMs: number;
+  /** From the usage report to the last client. */
+  last: { p50: number; p99: number };
+  /** From the usage report to each client. */
+  every: { p50: number; p99: number };
+  bytesPerClient: number;
+}
+
+/** Everything one run measured. */
+export interface BenchReport {
+  machine: Machine;
+  quick: boolean;
+  plan: {
+    seconds: number;
+    rateConnections: number;
+    saturationConnections: number;
+    streams: number;
+    events: number;
+  };
+  kv: KvProbe;
+  proxy: ProxyFigures[];
+  portkeySkipped: string | null;
+  streams: StreamFigures[];
+  admission: AdmissionFigures[];
+  fanout: FanoutFigures[];
+  durationS: number;
+}
+
+const LABELS: Record<TargetName, string> = {
+  direct: "(a) direct to the upstream",
+  bare: "(b) bare Deno passthrough",
+  quota: "(c) Quota Monitor",
+  portkey: "(d) Portkey gateway 1.15.2",
+};
+
+type Scenario = "one" | "at200" | "at500" | "saturated";
+const SCENARIOS: [Scenario, string][] = [
+  ["one", "one at a time (1 connection)"],
+  ["at200", "~200 req/s"],
+  ["at500", "~500 req/s"],
+  ["saturated", "saturated"],
+];
+
+interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join(
+    "\n",
+  );
+}
+
+function find(report: BenchReport, target: TargetName) {
+  return report.proxy.find((p) => p.target === target) ?? null;
+}
+
+/** Added latency of `target` over direct in one scenario, p50 and p99. */
+function added(report: BenchReport, target: TargetName, scenario: Scenario) {
+  const direct = find(report, "direct");
+  const other = find(report, target);
+  if (!direct || !other) return null;
+  return {
+    p50: other[scenario].latencyMs.p50 - direct[scenario].latencyMs.p50,
+    p99: other[scenario].latencyMs.p99 - direct[scenario].latencyMs.p99,
+  };
+}
+
+function ratio(report: BenchReport, a: TargetName, b: TargetName): number {
+  const x = find(report, a);
+  const y = find(report, b);
+  return x && y ? x.saturated.rate / y.saturated.rate : NaN;
+}
+
+function verdict(met: boolean | null): string {
+  return met === null ? "not measured" : met ? "met" : "**missed**";
+}
+
+/** The goals of issue 6 against this run's figures. */
+export function goals(report: BenchReport): Goal[] {
+  const one = added(report, "quota", "one");
+  const at500 = added(report, "quota", "at500");
+  const cb = ratio(report, "quota", "bare");
+  const cd = ratio(report, "quota", "portkey");
+  const quotaStream = report.streams.find((s) => s.target === "quota");
+  const directStream = report.streams.find((s) => s.target === "direct");
+  const ttfb = quotaStream && directStream
+    ? quotaStream.firstByte.p50 - directStream.firstByte.p50
+    : NaN;
+  const fan = report.fanout.find((f) => f.clients === 1000);
+  const ms = (n: number) => `${fixed(n, 3)} ms`;
+  return [
+    {
+      goal: "added latency one at a time: p50 ≤ 0.5 ms",
+      measured: one ? ms(one.p50) : "-",
+      met: one ? one.p50 <= 0.5 : null,
+    },
+    {
+      goal: "added latency one at a time: p99 ≤ 2 ms",
+      measured: one ? ms(one.p99) : "-",
+      met: one ? one.p99 <= 2 : null,
+    },
+    {
+      goal: "added latency at 500 req/s: p50 ≤ 1 ms",
+      measured: at500 ? ms(at500.p50) : "-",
+      met: at500 ? at500.p50 <= 1 : null,
+    },
+    {
+      goal: "added latency at 500 req/s: p99 ≤ 5 ms",
+      measured: at500 ? ms(at500.p99) : "-",
+      met: at500 ? at500.p99 <= 5 : null,
+    },
+    {
+      goal: "throughput ≥ 80% of the bare passthrough (c/b)",
+      measured: `${fixed(cb * 100, 0)}%`,
+      met: Number.isFinite(cb) ? cb >= 0.8 : null,
+    },
+    {
+      goal: "throughput ≥ 10× Portkey's (c/d)",
+      measured: `${fixed(cd, 1)}×`,
+      met: Number.isFinite(cd) ? cd >= 10 : null,
+    },
+    {
+      goal: "added time to first byte (p50) ≤ 1 ms",
+      measured: ms(ttfb),
+      met: Number.isFinite(ttfb) ? ttfb <= 1 : null,
+    },
+    {
+      goal: "fan-out to 1,000 clients: p99 ≤ 100 ms",
+      measured: fan ? ms(fan.last.p99) : "-",
+      met: fan ? fan.last.p99 <= 100 : null,
+    },
+  ];
+}
+
+function proxyRows(report: BenchReport): string[][] {
+  const rows: string[][] = [];
+  for (const [scenario, label] of SCENARIOS) {
+    for (const figures of report.proxy) {
+      const run = figures[scenario];
+      const extra = figures.target === "direct"
+        ? null
+        : added(report, figures.target, scenario);
+      rows.push([
+        label,
+        LABELS[figures.target],
+        fixed(run.rate, 0),
+        fixed(run.latencyMs.p50, 3),
+        fixed(run.latencyMs.p99, 3),
+        extra ? fixed(extra.p50, 3) : "-",
+        extra ? fixed(extra.p99, 3) : "-",
+        String(run.errors),
+      ]);
+    }
+  }
+  return rows;
+}
+
+const PROXY_HEADER = [
+  "load",
+  "path",
+  "req/s reached",
+  "p50 ms",
+  "p99 ms",
+  "added p50 ms",
+  "added p99 ms",
+  "errors",
+];
+
+/** The console table and the Markdown document. */
+export function renderReport(
+  report: BenchReport,
+): { table: string; markdown: string } {
+  const goalRows = goals(report).map((
+    g,
+  ) => [g.goal, g.measured, verdict(g.met)]);
+  const proxyTable = table(PROXY_HEADER, proxyRows(report));
+  const directStream = report.streams.find((s) => s.target === "direct");
+  const streamTable = table(
+    [
+      "path",
+      "streams",
+      "first byte p50 ms",
+      "p99 ms",
+      "added p50 ms",
+      "last byte p50 ms",
+      "p99 ms",
+      "added p50 ms",
+    ],
+    report.streams.map((s) => [
+      LABELS[s.target],
+      String(s.count),
+      fixed(s.firstByte.p50, 3),
+      fixed(s.firstByte.p99, 3),
+      directStream && s.target !== "direct"
+        ? fixed(s.firstByte.p50 - directStream.firstByte.p50, 3)
+        : "-",
+      fixed(s.lastByte.p50, 3),
+      fixed(s.lastByte.p99, 3),
+      directStream && s.target !== "direct"
+        ? fixed(s.lastByte.p50 - directStream.lastByte.p50, 3)
+        : "-",
+    ]),
+  );
+  const admissionTable = table(
+    ["case", "decisions/s", "µs per decision", "p99 µs per iteration"],
+    report.admission.map((a) => [
+      a.name,
+      fixed(a.decisionsPerSecond, 0),
+      fixed(a.perDecisionUs, 2),
+      fixed(a.p99IterUs, 1),
+    ]),
+  );
+  const fanoutTable = table(
+    [
+      "clients",
+      "events",
+      "to last client p50 ms",
+      "p99 ms",
+      "to each client p50 ms",
+      "p99 ms",
+      "server RSS per connection",
+      "time to connect all",
+    ],
+    report.fanout.map((f) => [
+      f.clients.toLocaleString("en"),
+      String(f.events),
+      fixed(f.last.p50, 1),
+      fixed(f.last.p99, 1),
+      fixed(f.every.p50, 1),
+      fixed(f.every.p99, 1),
+      `${fixed(f.bytesPerClient / 1024, 1)} KiB`,
+      `${fixed(f.connectMs / 1000, 1)} s`,
+    ]),
+  );
+  const ratios =
+    `c/b (Quota Monitor / bare passthrough) = ${
+      fixed(ratio(report, "quota", "bare"), 2)
+    }; ` +
+    `c/d (Quota Monitor / Portkey) = ${
+      fixed(ratio(report, "quota", "portkey"), 1)
+    }; ` +
+    `b/d (bare / Portkey) = ${fixed(ratio(report, "bare", "portkey"), 1)}`;
+  const console = [
+    "Proxy overhead (wrk; added = target minus direct at the same load)",
+    proxyTable,
+    "",
+    `Highest throughput: ${
+      report.proxy.map((p) => `${p.target} ${fixed(p.saturated.rate, 0)} req/s`)
+        .join(", ")
+    }`,
+    ratios,
+    report.portkeySkipped ? `Portkey skipped: ${report.portkeySkipped}` : "",
+    "",
+    "Streaming, 200 chunks",
+    streamTable,
+    "",
+    "Admission in-process (deno bench)",
+    admissionTable,
+    "",
+    "Live fan-out",
+    fanoutTable,
+    "",
+    "Goals",
+    table(["goal", "measured", "verdict"], goalRows),
+  ].join("\n");
+
+  const m = report.machine;
+  const markdown = `# Benchmarks
+
+Generated by \`deno task bench\` (bench/run.ts) on ${m.date}; the whole run took ${
+    fixed(report.durationS / 60, 1)
+  } minutes.
+Every figure below comes from that run: run it again to regenerate this file.
+${
+    report.quick
+      ? "\n> **This was a `--quick` run (short durations): use the figures only to try the bench itself.**\n"
+      : ""
+  }
+## Machine
+
+${
+    table(["", ""], [
+      ["CPU", m.cpu],
+      ["cores", String(m.cores)],
+      ["memory", m.memory],
+      ["OS", `${m.os} (kernel ${m.kernel})`],
+      ["Deno", m.deno],
+      ["Node.js (for Portkey)", m.node],
+      ["load generator", m.wrk],
+    ])
+  }
+
+Everything ran on this one machine over loopback: the load generator, the upstream, the proxy under test, and the clients, so they share its ${m.cores} cores.
+
+## Goals
+
+${table(["goal", "measured", "verdict"], goalRows)}
+
+## Proxy overhead
+
+The same lean OpenAI-compatible upstream (bench/support/lean_upstream.ts: every answer encoded once at start, with the provider's x-ratelimit headers) is reached four ways:
+
+- **(a) directly**;
+- **(b) through a bare Deno passthrough** (bench/support/bare_proxy.ts: \`fetch\` and return, nothing else): the platform's limit;
+- **(c) through Quota Monitor**, started from the environment with \`deno run -A main.ts\`, a limits file with six limits on the gateway, the key, the model and the key with the model (none reachable), usage recorded in a file-backed Deno KV in a temporary folder, and a virtual key as the caller;
+- **(d) through the Portkey AI gateway** (npm ${"`@portkey-ai/gateway@1.15.2`"}, installed by the bench into a temporary folder, run with Node.js in production mode, \`--headless\`, pointed at the same upstream with \`x-portkey-provider: openai\` and \`x-portkey-custom-host\`).${
+    report.portkeySkipped
+      ? ` **Skipped in this run:** ${report.portkeySkipped}`
+      : ""
+  }
+
+Each request is a non-streamed chat completion (\`max_tokens\` 256). Load comes from wrk (Debian), in its own process, with one thread.
+wrk holds a fixed number of connections and cannot itself hold a rate (wrk2, which can, is not packaged by Debian), so the fixed rates use ${report.plan.rateConnections} connections, each pausing a random time (uniform, mean chosen from the target's own one-at-a-time latency) between requests: the table shows the rate actually reached. Saturation uses ${report.plan.saturationConnections} connections with no pause. Each measurement runs ${report.plan.seconds} s after a warm-up. autocannon (npm) can hold a rate, but its percentiles are whole milliseconds, too coarse for sub-millisecond overheads; wrk records microseconds.
+"Added" is the target's percentile minus the direct path's percentile at the same load (a difference of percentiles, not a percentile of differences).
+
+${proxyTable}
+
+Highest throughput (saturated): ${
+    report.proxy.map((p) =>
+      `${LABELS[p.target]} **${fixed(p.saturated.rate, 0)} req/s**`
+    ).join("; ")
+  }.
+
+Ratios: ${ratios}.
+
+## Streaming
+
+A streamed chat answer of 200 chunks, each its own write by the upstream. A small Deno client in its own process (bench/support/stream_client.ts) sends ${report.plan.streams} streams one after another (after a warm-up) and times the first body byte and the last, from just before the request. The client does not ask for usage, so Quota Monitor asks the upstream for it (\`stream_options.include_usage\`), reads it from the extra chunk, removes that chunk, and commits the usage before the stream ends.
+
+${streamTable}
+
+## Admission in-process
+
+\`deno bench bench/admission_bench.ts\`: one decision is \`QuotaEngine.admit\` followed by \`release\` on a \`:memory:\` Deno KV store, with the six limits above (four counters held, then freed: two atomic commits). Beside it, npm rate-limiter-flexible's \`RateLimiterMemory\` consumes one point of one limit, a plain in-memory counter with no durability and no reservation. The concurrent cases start 100 decisions at once; their time is divided by 100.
+
+${admissionTable}
+
+## Live fan-out
+
+Quota Monitor (file-backed KV) with 1,000 and then 5,000 WebSocket clients on /api/quota/ws, opened by bench/support/ws_clients.ts in separate processes (at most 2,500 clients each; the bench raises the open-file limit to the hard limit). For each of ${report.plan.events} events the bench posts a usage report (\`POST /api/quota/usage\`) and every client notes when an update carrying that record arrives; clocks are \`performance.timeOrigin + performance.now()\` on the one machine. Events are 400 ms apart, past the hub's coalescing window, so each is a change after a quiet spell (under steady traffic an update waits up to one coalescing tick, 250 ms, by design). Memory per connection is the growth of the server's VmRSS (from /proc/<pid>/status) divided by the clients.
+
+${fanoutTable}
+
+## Where the time goes
+
+${analysis(report)}
+`;
+  return { table: console, markdown };
+}
+
+/** The profile-based explanation, with this run's numbers. */
+function analysis(report: BenchReport): string {
+  const kv = report.kv;
+  return `On this machine one Deno KV atomic commit to a local file takes ${
+    fixed(kv.commit.p50, 3)
+  } ms at p50 (${fixed(kv.commit.p99, 3)} ms at p99) and one read ${
+    fixed(kv.get.p50, 3)
+  } ms, measured by the run itself (bench/support/kv_probe.ts).`;
+}
