@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { runMain, startServerProcess } from "./support/process.ts";
+import {
+  adminRequest,
+  runMain,
+  startServerProcess,
+} from "./support/process.ts";
 
 const ADMIN = "main-test-admin-token-0123456789";
 
@@ -13,14 +17,7 @@ async function withDataDir(fn: (dir: string) => Promise<void>) {
 }
 
 function admin(url: string, path: string, body?: unknown) {
-  return fetch(`${url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      "content-type": "application/json",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  return adminRequest(url, ADMIN, path, body);
 }
 
 Deno.test("main - a malformed setting stops the start with one sentence naming it", async () => {

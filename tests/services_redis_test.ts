@@ -3,7 +3,7 @@ import type { QuotaStatus } from "../lib/quota/types.ts";
 import { connectClient } from "./live/helpers.ts";
 import { startFakeUpstream } from "./support/fake_upstream.ts";
 import type { FakeUpstream } from "./support/fake_upstream.ts";
-import { startServerProcess } from "./support/process.ts";
+import { adminRequest, startServerProcess } from "./support/process.ts";
 import type { ServerProcess } from "./support/process.ts";
 import { startRedisServer } from "./support/redis_server.ts";
 import type { RedisServer } from "./support/redis_server.ts";
@@ -70,14 +70,7 @@ async function withFleet(
 }
 
 function admin(url: string, path: string, body?: unknown) {
-  return fetch(`${url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      "content-type": "application/json",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  return adminRequest(url, ADMIN, path, body);
 }
 
 /** One proxied chat call; resolves to its status (0 when the connection failed). */

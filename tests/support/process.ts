@@ -88,3 +88,20 @@ export async function startServerProcess(
     },
   };
 }
+
+/** A JSON request with an admin token: GET without a body, POST with one. */
+export function adminRequest(
+  url: string,
+  token: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
