@@ -273,8 +273,8 @@ function MessagePanel({ last, conn, now }: {
             {status && (
               <Row name="Status in it">
                 generated {formatClock(status.generatedAt)},{" "}
-                {status.scopes.length} scopes, {status.recent.length}{" "}
-                recent calls
+                {plural(status.scopes.length, "scope")},{" "}
+                {plural(status.recent.length, "recent call")}
               </Row>
             )}
           </dl>
@@ -412,4 +412,8 @@ export default function Diagnostics(props: DiagnosticsProps) {
       </section>
     </div>
   );
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

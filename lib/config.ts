@@ -48,6 +48,8 @@ export interface Config {
   maxBodyBytes: number;
   /** The API's origin, for a dashboard served from another origin. */
   apiOrigin: string | null;
+  /** Behind a TLS-terminating proxy: read the scheme from X-Forwarded-Proto. */
+  trustProxy: boolean;
 }
 
 /** A setting that is missing or malformed: the message names it and says what to do. */
@@ -335,6 +337,7 @@ export function loadConfig(
       256 * 1024 * 1024,
     ),
     apiOrigin,
+    trustProxy: boolean(env, "QUOTA_TRUST_PROXY", false),
   };
 }
 

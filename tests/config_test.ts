@@ -20,6 +20,8 @@ Deno.test("config - defaults match the documented ones", () => {
   assert.equal(config.defaultMaxOutputTokens, 4096);
   assert.deepEqual(config.corsOrigins, []);
   assert.equal(config.adminToken, null);
+  assert.equal(config.trustProxy, false);
+  assert.equal(config.redisFailOpen, false);
 });
 
 Deno.test("config - the provider key falls back to OPENAI_API_KEY", () => {

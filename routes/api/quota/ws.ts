@@ -13,6 +13,7 @@ export const handler = {
       hub: services.hub,
       allowlist: services.config.corsOrigins,
       authorized: await services.auth.canViewDashboard(ctx.req),
+      trustForwardedProto: services.config.trustProxy,
     });
   },
 };
