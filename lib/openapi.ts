@@ -269,7 +269,13 @@ export const OPENAPI_DOCUMENT = {
           type: "object",
           additionalProperties: false,
           required: ["reservation_id"],
-          properties: { reservation_id: { type: "string" } },
+          properties: {
+            key: {
+              type: "string",
+              description: "Required with the admin token.",
+            },
+            reservation_id: { type: "string" },
+          },
         }),
         responses: { "200": OK("Released (or gone already)."), "400": ERROR },
       },

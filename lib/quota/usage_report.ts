@@ -50,6 +50,20 @@ const CHECK_REQUEST = z.strictObject({
   max_output_tokens: COUNT.optional(),
 });
 
+const RELEASE_REQUEST = z.strictObject({
+  key: KEY.optional(),
+  reservation_id: ID,
+});
+
+/**
+ * The id under which a client's reservation or report id is kept: scoped to
+ * its key, so two keys may use the same id without touching each other's
+ * holds or counts. Key names cannot contain "/", so the join is unambiguous.
+ */
+export function keyScopedId(key: string, id: string): string {
+  return `${key}/${id}`;
+}
+
 /** A validated usage report. */
 export interface UsageReport {
   id: string;
@@ -172,5 +186,18 @@ export function parseCheckRequest(body: unknown): CheckRequest {
   if (data.reservation_id !== undefined) {
     request.reservationId = data.reservation_id;
   }
+  return request;
+}
+
+/** Parses a release request for POST /api/quota/release. */
+export function parseReleaseRequest(
+  body: unknown,
+): { key?: string; reservationId: string } {
+  const parsed = RELEASE_REQUEST.safeParse(body);
+  if (!parsed.success) refuse(parsed.error);
+  const request: { key?: string; reservationId: string } = {
+    reservationId: parsed.data.reservation_id,
+  };
+  if (parsed.data.key !== undefined) request.key = parsed.data.key;
   return request;
 }

@@ -212,7 +212,10 @@ Deno.test("rest - check holds the estimate, usage settles it, release frees it",
     );
     const release = await app.admin("/api/quota/release", {
       method: "POST",
-      body: JSON.stringify({ reservation_id: second.reservation_id }),
+      body: JSON.stringify({
+        key: "team-a",
+        reservation_id: second.reservation_id,
+      }),
     });
     assert.equal(release.status, 200);
     assert.equal((await release.json()).released, true);

@@ -9,7 +9,12 @@ import { readJson } from "../../../lib/http/read_json.ts";
 import { refusalResponse } from "../../../lib/openai/refusal_response.ts";
 import { formatRateLimitHeaders } from "../../../lib/openai/rate_limit_headers.ts";
 import { estimateCall, requirePrice } from "../../../lib/quota/billing.ts";
-import { parseCheckRequest } from "../../../lib/quota/usage_report.ts";
+import {
+  keyScopedId,
+  parseCheckRequest,
+} from "../../../lib/quota/usage_report.ts";
+import type { CallEstimate } from "../../../lib/quota/billing.ts";
+import { openAIError } from "../../../lib/openai/errors.ts";
 import type { AppState } from "../../../lib/state.ts";
 
 /**
@@ -41,17 +46,35 @@ export const handler = {
         request.inputTokens,
         request.maxOutputTokens ?? services.config.defaultMaxOutputTokens,
       );
+      const clientId = request.reservationId ?? crypto.randomUUID();
+      const reservationId = keyScopedId(key, clientId);
+      const held = await services.store.getReservation(reservationId);
+      if (
+        held &&
+        !sameEstimate(
+          held.meta.estimate,
+          estimate,
+          request.model,
+          held.meta.model,
+        )
+      ) {
+        return openAIError(
+          409,
+          `The reservation_id "${clientId}" already holds another estimate; use a new id for a new call (a retry must send the same model and counts).`,
+          { code: "reservation_conflict", param: "reservation_id" },
+        );
+      }
       const admission = await services.engine.admit({
         key,
         model: request.model,
         estimate,
-        reservationId: request.reservationId,
+        reservationId,
       });
       if (!admission.ok) return refusalResponse(admission, services.clock());
       return json(
         {
           allowed: true,
-          reservation_id: admission.reservationId,
+          reservation_id: clientId,
           lease_expires_at: new Date(
             services.clock() + services.leaseMs,
           ).toISOString(),
@@ -71,3 +94,16 @@ export const handler = {
     }
   },
 };
+
+/** True when a held reservation is the same call (a retry), not a new one. */
+function sameEstimate(
+  held: unknown,
+  estimate: CallEstimate,
+  model: string,
+  heldModel: unknown,
+): boolean {
+  const before = held as Partial<CallEstimate> | undefined;
+  return heldModel === model && before?.inputTokens === estimate.inputTokens &&
+    before?.outputTokens === estimate.outputTokens &&
+    before?.costNanos === estimate.costNanos;
+}

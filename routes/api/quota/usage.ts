@@ -1,6 +1,5 @@
 import type { Context } from "../../../lib/fresh/types.ts";
 import {
-  forbidden,
   identifyCaller,
   keyToActFor,
   unauthorized,
@@ -11,7 +10,10 @@ import { openAIError } from "../../../lib/openai/errors.ts";
 import { requirePrice } from "../../../lib/quota/billing.ts";
 import { costNanos } from "../../../lib/quota/pricing.ts";
 import type { UsageRecord } from "../../../lib/quota/types.ts";
-import { parseUsageReport } from "../../../lib/quota/usage_report.ts";
+import {
+  keyScopedId,
+  parseUsageReport,
+} from "../../../lib/quota/usage_report.ts";
 import type { AppState } from "../../../lib/state.ts";
 
 const HISTORY_MAX_MS = 7 * 24 * 3_600_000;
@@ -55,17 +57,10 @@ export const handler = {
       };
       if (found.fallback) record.fallbackPrice = true;
       if (report.reservationId !== undefined) {
-        const reservation = await services.store.getReservation(
-          report.reservationId,
-        );
-        if (reservation && reservation.meta.key !== key) {
-          return forbidden(
-            `The reservation ${report.reservationId} belongs to another key.`,
-          );
-        }
-        // A retry of a settlement that went through answers "duplicate".
+        // A retry of a settlement that went through answers "duplicate"; a
+        // reservation that is gone (its lease ran out) still counts, once.
         const settled = await services.engine.settle(
-          report.reservationId,
+          keyScopedId(key, report.reservationId),
           record,
         );
         return json(
@@ -77,7 +72,10 @@ export const handler = {
           settled ? 201 : 200,
         );
       }
-      const outcome = await services.engine.report(report.id, record);
+      const outcome = await services.engine.report(
+        keyScopedId(key, report.id),
+        record,
+      );
       return json(
         { id: report.id, status: outcome, cost_usd: record.costNanos / 1e9 },
         outcome === "duplicate" ? 200 : 201,
