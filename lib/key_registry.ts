@@ -175,8 +175,10 @@ export class KeyRegistry {
   }
 
   /**
-   * The caller of a passthrough gateway, named by a hash of its provider key:
-   * registered on first sight so it shows in the status, never stored in clear.
+   * The caller of a passthrough gateway, named by a hash of its provider key
+   * and never stored in clear. It is not stored at all until the provider has
+   * accepted the key (see `rememberPassthrough`), so made-up keys cannot grow
+   * the store.
    */
   async passthroughCaller(providerKey: string): Promise<VirtualKey> {
     const hash = await hashSecret(providerKey);
@@ -187,20 +189,26 @@ export class KeyRegistry {
       this.#cache.set(hash, { key: existing, at: this.#clock() });
       return existing;
     }
-    const key: VirtualKey = {
+    return {
       name: `caller-${hash.slice(0, 12)}`,
       hash,
       prefix: `sha256:${hash.slice(0, 8)}`,
       createdAt: new Date(this.#clock()).toISOString(),
       kind: "passthrough",
     };
+  }
+
+  /** Registers a passthrough caller once the provider accepted its key, so it shows in the status. */
+  async rememberPassthrough(key: VirtualKey): Promise<void> {
+    if (this.#cache.get(key.hash)?.key) return;
     await this.#store.putKey(key);
-    this.#cache.set(hash, { key, at: this.#clock() });
-    return key;
+    this.#cache.set(key.hash, { key, at: this.#clock() });
   }
 
   async #require(name: string): Promise<VirtualKey> {
-    const key = await this.#store.getKeyByName(name);
+    const key = isValidKeyName(name)
+      ? await this.#store.getKeyByName(name)
+      : null;
     if (!key) {
       throw new KeyError(
         `No key is named "${

@@ -7,7 +7,6 @@
  */
 
 import { openAIError } from "../openai/errors.ts";
-import { guardStore } from "./json.ts";
 
 const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
 const EXPOSED_HEADERS = [
@@ -83,17 +82,4 @@ export function withCors(
   response.headers.set("access-control-allow-origin", origin);
   response.headers.set("access-control-expose-headers", EXPOSED_HEADERS);
   return response;
-}
-
-/**
- * The middleware of /api and /v1: answers CORS preflights before anything
- * else (no authentication, never counted), grants allowed origins, and turns
- * an unavailable store into a 503.
- */
-export async function corsMiddleware(
-  ctx: { req: Request; next(): Promise<Response> },
-  allowlist: readonly string[],
-): Promise<Response> {
-  if (isPreflight(ctx.req)) return preflightResponse(ctx.req, allowlist);
-  return withCors(ctx.req, await guardStore(() => ctx.next()), allowlist);
 }

@@ -36,15 +36,28 @@ export async function readBody(
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = req.body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return tooLarge();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        return tooLarge();
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch {
+    // The client went away mid-body: nobody reads this answer, but it must
+    // not be a server error either.
+    return {
+      ok: false,
+      response: openAIError(
+        400,
+        "The request body ended before it was complete; send it again.",
+        { type: "invalid_request_error", code: "incomplete_body" },
+      ),
+    };
   }
   if (chunks.length === 1) return { ok: true, bytes: chunks[0] };
   const bytes = new Uint8Array(total);

@@ -11,12 +11,14 @@
  */
 
 import type { KeyRegistry } from "../key_registry.ts";
+import type { VirtualKey } from "../store/store.ts";
 import type { Metrics } from "../metrics.ts";
 import { readBody } from "../http/read_json.ts";
 import { bearerToken, hashSecret } from "../http/secrets.ts";
 import { domainError } from "../http/json.ts";
-import type { QuotaEngine } from "../quota/engine.ts";
+import type { Admission, QuotaEngine } from "../quota/engine.ts";
 import { estimateCall, requirePrice } from "../quota/billing.ts";
+import type { CallEstimate } from "../quota/billing.ts";
 import type { PriceLookup, PriceTable } from "../quota/pricing.ts";
 import { costNanos } from "../quota/pricing.ts";
 import {
@@ -151,6 +153,8 @@ interface Caller {
   key: string;
   providerKey: string | null;
   providerKeyId: string;
+  /** A passthrough caller, registered once the provider accepts its key. */
+  passthrough?: VirtualKey;
 }
 
 /** Creates the proxy's request handler for paths under /v1. */
@@ -185,6 +189,7 @@ export function createProxy(
         key: caller.name,
         providerKey: token,
         providerKeyId: caller.hash.slice(0, 12),
+        passthrough: caller,
       };
     }
     const key = await deps.keys.resolve(token);
@@ -333,6 +338,38 @@ export function createProxy(
     return record;
   }
 
+  /** Reads the provider's headers; registers a passthrough caller it accepted. */
+  async function observe(caller: Caller, upstream: Response): Promise<void> {
+    deps.upstream.observe(caller.providerKeyId, upstream.headers);
+    if (
+      caller.passthrough && upstream.status !== 401 && upstream.status !== 403
+    ) {
+      await deps.keys.rememberPassthrough(caller.passthrough);
+    }
+  }
+
+  /**
+   * Admits a call, or answers why not: a 429 over a limit, a 400 when the
+   * call itself cannot be counted (an impossible bound, a malformed model).
+   */
+  async function admit(
+    caller: Caller,
+    model: string,
+    estimate: CallEstimate,
+    endpoint: string,
+  ): Promise<Extract<Admission, { ok: true }> | Response> {
+    let admission: Admission;
+    try {
+      admission = await engine.admit({ key: caller.key, model, estimate });
+    } catch (error) {
+      count(endpoint, "invalid");
+      return domainError(error);
+    }
+    if (admission.ok) return admission;
+    count(endpoint, "refused");
+    return refusalResponse(admission, clock());
+  }
+
   /** A path we do not account for by tokens: forwarded as is, one request. */
   async function passThrough(
     req: Request,
@@ -340,23 +377,26 @@ export function createProxy(
     caller: Caller,
     started: number,
   ): Promise<Response> {
-    const admission = await engine.admit({
-      key: caller.key,
-      model: NO_MODEL,
-      estimate: { inputTokens: 0, outputTokens: 0, costNanos: 0 },
-    });
-    if (!admission.ok) {
-      count("other", "refused");
-      return refusalResponse(admission, clock());
+    let body: Uint8Array | null = null;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      const read = await readBody(req, deps.maxBodyBytes);
+      if (!read.ok) return read.response;
+      body = read.bytes;
     }
-    const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const sent = await forward(req, url, caller, hasBody ? req.body : null);
+    const admission = await admit(
+      caller,
+      NO_MODEL,
+      { inputTokens: 0, outputTokens: 0, costNanos: 0 },
+      "other",
+    );
+    if (admission instanceof Response) return admission;
+    const sent = await forward(req, url, caller, body as BodyInit | null);
     if (!sent.ok) {
       await engine.release(admission.reservationId);
       count("other", "gateway_error");
       return sent.response;
     }
-    deps.upstream.observe(caller.providerKeyId, sent.response.headers);
+    await observe(caller, sent.response);
     const zero = {
       inputTokens: 0,
       cachedTokens: 0,
@@ -377,14 +417,14 @@ export function createProxy(
       ),
     );
     count("other", String(sent.response.status));
-    const body = sent.response.body;
+    const answer = sent.response.body;
     const headers = responseHeaders(
       sent.response.headers,
       formatRateLimitHeaders(admission.limits, clock()),
     );
-    if (!body) sent.done();
+    if (!answer) sent.done();
     return new Response(
-      body?.pipeThrough(
+      answer?.pipeThrough(
         new TransformStream({ flush: () => sent.done() }),
       ) ?? null,
       { status: sent.response.status, headers },
@@ -448,15 +488,8 @@ export function createProxy(
       input.tokens,
       outputReservation(request, deps.defaultMaxOutputTokens),
     );
-    const admission = await engine.admit({
-      key: caller.key,
-      model: request.model,
-      estimate,
-    });
-    if (!admission.ok) {
-      count(endpoint, "refused");
-      return refusalResponse(admission, clock());
-    }
+    const admission = await admit(caller, request.model, estimate, endpoint);
+    if (admission instanceof Response) return admission;
     const reservationId = admission.reservationId;
     const outgoing = forwardBody(request);
     const sent = await forward(req, url, caller, outgoing.body);
@@ -466,7 +499,7 @@ export function createProxy(
       return sent.response;
     }
     const upstream = sent.response;
-    deps.upstream.observe(caller.providerKeyId, upstream.headers);
+    await observe(caller, upstream);
     if (!upstream.ok) {
       sent.done();
       return upstreamFailed(upstream, caller, reservationId, endpoint);
@@ -490,13 +523,24 @@ export function createProxy(
         );
       }
       sent.done();
-      let counts: UsageCounts | null = null;
+      let answer: unknown;
       try {
-        const usage = normalizeUsage(JSON.parse(text)?.usage);
-        if (usage.ok) counts = usage.usage;
+        answer = JSON.parse(text);
       } catch {
-        // Not JSON: estimated below.
+        await engine.release(reservationId);
+        count(endpoint, "gateway_error");
+        return gatewayError(
+          502,
+          `The provider answered ${upstream.status} with something that is not JSON (${
+            upstream.headers.get("content-type") ?? "no content type"
+          }); nothing was counted. Check UPSTREAM_BASE_URL: it must point at an OpenAI-compatible API.`,
+        );
       }
+      let counts: UsageCounts | null = null;
+      const usage = normalizeUsage(
+        (answer as { usage?: unknown } | null)?.usage,
+      );
+      if (usage.ok) counts = usage.usage;
       const estimated = counts === null;
       counts ??= {
         inputTokens: input.tokens,

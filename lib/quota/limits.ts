@@ -105,9 +105,13 @@ export function parseLimitInput(
   }
   const spec = parseWindow(window, timeZone ?? "UTC");
   validateCeiling(metric as Metric, limit);
-  if (id !== undefined && (typeof id !== "string" || !ID_PATTERN.test(id))) {
+  if (
+    id !== undefined &&
+    (typeof id !== "string" || !ID_PATTERN.test(id) || id === "." ||
+      id === "..")
+  ) {
     throw invalid(
-      "A limit id must be 1 to 300 printable characters without spaces.",
+      'A limit id must be 1 to 300 printable characters without spaces, and not "." or "..".',
       "id",
     );
   }

@@ -1,7 +1,7 @@
 import type { Context } from "../../lib/fresh/types.ts";
-import { corsMiddleware } from "../../lib/http/cors.ts";
+import { apiMiddleware } from "../../lib/http/api_middleware.ts";
 import type { AppState } from "../../lib/state.ts";
 
-/** CORS for front ends on other origins (CORS_ORIGINS). */
+/** CORS for front ends on other origins (CORS_ORIGINS), store errors as 503, JSON 404 and 405. */
 export const handler = (ctx: Context<AppState>): Promise<Response> =>
-  corsMiddleware(ctx, ctx.state.services.config.corsOrigins);
+  apiMiddleware(ctx, ctx.state.services.config.corsOrigins);

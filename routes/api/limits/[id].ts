@@ -33,7 +33,7 @@ function declaredInFile(limit: LimitDefinition): Response {
 
 /**
  * GET /api/limits/:id: one limit (ids are URL-encoded).
- * PATCH /api/limits/:id {"limit"?, "window"?, ...}: changes a limit made
+ * PATCH /api/limits/:id {"limit"?, "timeZone"?}: changes a limit made
  * through the API; usage counted so far stays.
  * DELETE /api/limits/:id: removes it.
  */
@@ -60,6 +60,17 @@ export const handler = {
         400,
         'Send a JSON object with the fields to change, such as {"limit": 120}.',
         { code: "invalid_value" },
+      );
+    }
+    const fixed = (["scope", "metric", "window"] as const).find((field) =>
+      field in value &&
+      (value as Record<string, unknown>)[field] !== found[field]
+    );
+    if (fixed) {
+      return openAIError(
+        400,
+        `A limit's ${fixed} cannot change, because its id and its usage belong to it; create a new limit and delete this one instead.`,
+        { code: "invalid_value", param: fixed },
       );
     }
     if ("id" in value && (value as { id: unknown }).id !== found.id) {
