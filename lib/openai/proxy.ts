@@ -40,7 +40,6 @@ import {
   outputReservation,
   parseRequestBody,
 } from "./request_body.ts";
-import type { ParsedRequest } from "./request_body.ts";
 import { createStreamUsageTap } from "./stream_usage.ts";
 import type { StreamUsageResult } from "./stream_usage.ts";
 import { classifyUpstreamError } from "./upstream_error.ts";
@@ -431,21 +430,20 @@ export function createProxy(
     );
   }
 
-  function estimateFromStream(
-    request: ParsedRequest,
+  /**
+   * What a call counts as when the provider sent no usage: the input
+   * estimate made at admission and the text actually delivered, flagged.
+   */
+  function estimatedCounts(
     inputTokens: number,
-    result: StreamUsageResult,
-  ): { counts: UsageCounts; estimated: boolean } {
-    if (result.usage) return { counts: result.usage, estimated: false };
+    deliveredText: string,
+    model: string,
+  ): UsageCounts {
     return {
-      counts: {
-        inputTokens,
-        cachedTokens: 0,
-        outputTokens:
-          estimateTextTokens(result.deliveredText, request.model).tokens,
-        reasoningTokens: 0,
-      },
-      estimated: true,
+      inputTokens,
+      cachedTokens: 0,
+      outputTokens: estimateTextTokens(deliveredText, model).tokens,
+      reasoningTokens: 0,
     };
   }
 
@@ -491,6 +489,19 @@ export function createProxy(
     const admission = await admit(caller, request.model, estimate, endpoint);
     if (admission instanceof Response) return admission;
     const reservationId = admission.reservationId;
+    const settleUsage = (counts: UsageCounts, estimated: boolean) =>
+      settle(
+        reservationId,
+        recordOf(
+          caller,
+          request.model,
+          endpoint,
+          counts,
+          price,
+          started,
+          estimated,
+        ),
+      );
     const outgoing = forwardBody(request);
     const sent = await forward(req, url, caller, outgoing.body);
     if (!sent.ok) {
@@ -536,29 +547,14 @@ export function createProxy(
           }); nothing was counted. Check UPSTREAM_BASE_URL: it must point at an OpenAI-compatible API.`,
         );
       }
-      let counts: UsageCounts | null = null;
       const usage = normalizeUsage(
         (answer as { usage?: unknown } | null)?.usage,
       );
-      if (usage.ok) counts = usage.usage;
-      const estimated = counts === null;
-      counts ??= {
-        inputTokens: input.tokens,
-        cachedTokens: 0,
-        outputTokens: estimateTextTokens(text, request.model).tokens,
-        reasoningTokens: 0,
-      };
-      await settle(
-        reservationId,
-        recordOf(
-          caller,
-          request.model,
-          endpoint,
-          counts,
-          price,
-          started,
-          estimated,
-        ),
+      await settleUsage(
+        usage.ok
+          ? usage.usage
+          : estimatedCounts(input.tokens, text, request.model),
+        !usage.ok,
       );
       count(endpoint, "ok");
       return new Response(text, {
@@ -574,22 +570,10 @@ export function createProxy(
     const settleOnce = (result: StreamUsageResult) => {
       settling ??= (async () => {
         sent.done();
-        const { counts, estimated } = estimateFromStream(
-          request,
-          input.tokens,
-          result,
-        );
-        await settle(
-          reservationId,
-          recordOf(
-            caller,
-            request.model,
-            endpoint,
-            counts,
-            price,
-            started,
-            estimated,
-          ),
+        await settleUsage(
+          result.usage ??
+            estimatedCounts(input.tokens, result.deliveredText, request.model),
+          result.usage === null,
         );
         count(endpoint, result.ending === "cancelled" ? "aborted" : "ok");
       })();
