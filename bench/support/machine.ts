@@ -60,3 +60,11 @@ export async function describeMachine(): Promise<Machine> {
     date: new Date().toISOString(),
   };
 }
+
+/**
+ * The 1-minute load average (/proc/loadavg): other work on the machine
+ * during a run shows up here, and in the figures.
+ */
+export async function loadAverage(): Promise<number> {
+  return Number((await read("/proc/loadavg")).split(" ")[0]);
+}

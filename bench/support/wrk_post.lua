@@ -24,7 +24,8 @@ for line in string.gmatch(extra, "[^\n]+") do
 end
 if not has_type then wrk.headers["Content-Type"] = "application/json" end
 
-local request_bytes = wrk.format()
+-- Formatted once per thread, in init: wrk adds the Host header only then.
+local request_bytes = nil
 
 function setup(thread)
   thread:set("seed", math.random(1, 1000000))
@@ -32,6 +33,7 @@ end
 
 function init(args)
   math.randomseed(seed or os.time())
+  request_bytes = wrk.format()
 end
 
 function request()
