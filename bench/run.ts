@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: every benchmark of Quota Monitor on loopback, with
- * bounded load, in one run that stops by itself (about eight minutes on two
+ * bounded load, in one run that stops by itself (about seven minutes on two
  * cores). Prints a table and regenerates docs/BENCHMARKS.md.
  *
  * 1. Proxy overhead: wrk against the same lean upstream reached directly,
@@ -9,7 +9,10 @@
  *    (npm, installed into a temporary folder).
  * 2. Streaming: time to first and last byte of a 200-chunk answer.
  * 3. Admission in-process (`deno bench bench/admission_bench.ts`).
- * 4. Live fan-out to 1,000 and 5,000 WebSocket clients.
+ * 4. Scale-out through Redis: admission latency through the Redis store
+ *    (in-process loop), and the throughput of two Quota Monitor instances
+ *    on one Redis against one instance (wrk per instance).
+ * 5. Live fan-out to 1,000 and 5,000 WebSocket clients.
  *
  * Flags: `--quick` (short runs, for trying the bench itself; the report
  * says so), `--no-write` (print only).
@@ -27,15 +30,24 @@ import { BENCH_KEY, BENCH_MODEL, benchLimits } from "./support/bench_limits.ts";
 import { probeKv } from "./support/kv_probe.ts";
 import { summarizeProfileDir } from "./support/cpu_profile.ts";
 import type { ProfileShare } from "./support/cpu_profile.ts";
+import {
+  probeRedisAdmission,
+  watchRedisCommands,
+} from "./support/redis_probe.ts";
+import { cpuShares, cpuSnapshot } from "./support/cpu_usage.ts";
 import { renderReport } from "./support/report.ts";
 import type {
   AdmissionFigures,
   BenchReport,
   FanoutFigures,
   ProxyFigures,
+  ScaleOutFigures,
+  ScaleOutRun,
   StreamFigures,
   TargetName,
 } from "./support/report.ts";
+import { startRedisServer } from "../tests/support/redis_server.ts";
+import type { RedisServer } from "../tests/support/redis_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const QUICK = Deno.args.includes("--quick");
@@ -51,6 +63,8 @@ const PLAN = QUICK
     streamWarmup: 10,
     events: 4,
     sizes: [1000],
+    redisSamples: 1000,
+    redisWarmup: 200,
   }
   : {
     seconds: 6,
@@ -60,6 +74,8 @@ const PLAN = QUICK
     streamWarmup: 50,
     events: 12,
     sizes: [1000, 5000],
+    redisSamples: 5000,
+    redisWarmup: 500,
   };
 /** Connections that hold the fixed rates, and that saturate. */
 const RATE_CONNECTIONS = 10;
@@ -78,9 +94,13 @@ const REQUEST_BODY = JSON.stringify({
 });
 
 const children: Child[] = [];
+/** Redis servers still running, killed on an interrupt like the children. */
+const redisServers = new Set<RedisServer>();
 const log = (line: string) => console.log(`[bench] ${line}`);
 
 export async function stopAll(): Promise<void> {
+  for (const server of redisServers) server.killNow();
+  redisServers.clear();
   await Promise.all(children.map((child) => child.stop()));
 }
 
@@ -114,6 +134,13 @@ async function ensureWrk(): Promise<void> {
 }
 
 export async function startUpstream(): Promise<string> {
+  return (await startUpstreamChild()).url;
+}
+
+/** Starts the lean upstream and returns its process too (for its CPU time). */
+export async function startUpstreamChild(): Promise<
+  { url: string; child: Child }
+> {
   const port = freePort();
   const child = deno("upstream", [
     "run",
@@ -125,7 +152,7 @@ export async function startUpstream(): Promise<string> {
     "200",
   ]);
   await child.waitFor(/^listening/, 20_000);
-  return `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 async function startBare(upstream: string): Promise<string> {
@@ -150,24 +177,54 @@ async function startMonitor(
   dir: string,
   flags: string[] = [],
 ): Promise<{ url: string; secret: string; child: Child }> {
-  const port = freePort();
   await Deno.mkdir(dir, { recursive: true });
+  const limitsFile = await writeLimitsFile(dir);
+  const { url, child } = await launchMonitor(name, upstream, dir, {
+    flags,
+    limitsFile,
+  });
+  return { url, secret: await createBenchKey(url), child };
+}
+
+/** Writes the bench limits as a limits file in `dir` and returns its path. */
+async function writeLimitsFile(dir: string): Promise<string> {
   const limitsFile = `${dir}/limits.json`;
   await Deno.writeTextFile(
     limitsFile,
     JSON.stringify({ limits: benchLimits() }, null, 2),
   );
-  const child = deno(name, ["run", "-A", ...flags, "main.ts"], {
+  return limitsFile;
+}
+
+/** Starts Quota Monitor (`main.ts`) with its data folder in `dir`; `env` adds to its environment. */
+async function launchMonitor(
+  name: string,
+  upstream: string,
+  dir: string,
+  options: {
+    flags?: string[];
+    limitsFile: string;
+    env?: Record<string, string>;
+  },
+): Promise<{ url: string; child: Child }> {
+  const port = freePort();
+  await Deno.mkdir(dir, { recursive: true });
+  const child = deno(name, ["run", "-A", ...options.flags ?? [], "main.ts"], {
     PORT: String(port),
     HOST: "127.0.0.1",
     QUOTA_DATA_DIR: `${dir}/data`,
     QUOTA_ADMIN_TOKEN: ADMIN_TOKEN,
-    QUOTA_LIMITS_FILE: limitsFile,
+    QUOTA_LIMITS_FILE: options.limitsFile,
     UPSTREAM_BASE_URL: `${upstream}/v1`,
     UPSTREAM_API_KEY: PROVIDER_KEY,
+    ...options.env,
   });
   await child.waitFor(/listening on/, 60_000);
-  const url = `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** Creates the bench's virtual key through the admin API and returns its secret. */
+async function createBenchKey(url: string): Promise<string> {
   const response = await fetch(`${url}/api/keys`, {
     method: "POST",
     headers: {
@@ -182,7 +239,7 @@ async function startMonitor(
       `Quota Monitor did not create the bench key: ${JSON.stringify(created)}`,
     );
   }
-  return { url, secret: created.secret, child };
+  return created.secret;
 }
 
 /** Installs and starts Portkey; null with the reason when it cannot. */
@@ -525,6 +582,138 @@ export async function measureFanout(
   return results;
 }
 
+/**
+ * Scale-out through Redis: admission latency through the Redis store (an
+ * in-process loop), then the throughput of one Quota Monitor instance and of
+ * two, both on the same Redis, upstream and limits file, each saturated by
+ * its own wrk. The rounds alternate one and two instances, and each figure is
+ * the median round by total rate. Every process shares this machine's cores.
+ */
+export async function measureScaleOut(
+  upstream: { url: string; child: Child },
+  dir: string,
+  cores: number,
+): Promise<ScaleOutFigures> {
+  const redis = await startRedisServer();
+  redisServers.add(redis);
+  const monitors: Child[] = [];
+  let commands: Awaited<ReturnType<typeof watchRedisCommands>> | null = null;
+  try {
+    const probe = await probeRedisAdmission(
+      redis.url,
+      PLAN.redisSamples,
+      PLAN.redisWarmup,
+    );
+    log(
+      `redis ${probe.redisVersion}: PING p50 ${
+        probe.ping.p50.toFixed(3)
+      } ms; store.reserve p50 ${probe.reserve.p50.toFixed(3)} ms p99 ${
+        probe.reserve.p99.toFixed(3)
+      } ms (script ${probe.reserveServerMs.toFixed(3)} ms in Redis); ` +
+        `engine admit p50 ${probe.admit.p50.toFixed(3)} ms p99 ${
+          probe.admit.p99.toFixed(3)
+        } ms (${probe.samples} one at a time)`,
+    );
+    await Deno.mkdir(dir, { recursive: true });
+    const limitsFile = await writeLimitsFile(dir);
+    const env = { QUOTA_REDIS_URL: redis.url };
+    const a = await launchMonitor(
+      "quota monitor (redis, a)",
+      upstream.url,
+      `${dir}/a`,
+      { limitsFile, env },
+    );
+    monitors.push(a.child);
+    // One key, made through one instance: the other finds it in Redis.
+    const secret = await createBenchKey(a.url);
+    const b = await launchMonitor(
+      "quota monitor (redis, b)",
+      upstream.url,
+      `${dir}/b`,
+      { limitsFile, env },
+    );
+    monitors.push(b.child);
+    const load = (url: string, connections: number, durationS: number) =>
+      runWrk({
+        url: `${url}/v1/chat/completions`,
+        body: REQUEST_BODY,
+        headers: { authorization: `Bearer ${secret}` },
+        threads: 1,
+        connections,
+        durationS,
+        delayMs: 0,
+      });
+    for (const url of [a.url, b.url]) {
+      const warm = await load(url, 8, PLAN.warmupS);
+      if (warm.errors > 0) {
+        throw new Error(
+          `Quota Monitor on Redis: ${warm.errors} of ${warm.requests} warm-up requests failed.`,
+        );
+      }
+    }
+    const pids = {
+      "instance a": a.child.pid,
+      "instance b": b.child.pid,
+      upstream: upstream.child.pid,
+      redis: probe.pid,
+    };
+    const watcher = await watchRedisCommands(redis.url);
+    commands = watcher;
+    const measure = async (urls: string[]): Promise<ScaleOutRun> => {
+      const stop = await watcher.start();
+      const before = await cpuSnapshot(Object.values(pids));
+      const instances = await Promise.all(
+        urls.map((url) => load(url, SATURATION_CONNECTIONS, PLAN.seconds)),
+      );
+      const after = await cpuSnapshot(Object.values(pids));
+      return {
+        rate: instances.reduce((sum, run) => sum + run.rate, 0),
+        requests: instances.reduce((sum, run) => sum + run.requests, 0),
+        instances,
+        cpu: cpuShares(before, after, pids, cores),
+        redisCommands: await stop(),
+      };
+    };
+    const ones: ScaleOutRun[] = [];
+    const twos: ScaleOutRun[] = [];
+    for (let round = 0; round < PLAN.rounds; round++) {
+      ones.push(await measure([a.url]));
+      twos.push(await measure([a.url, b.url]));
+    }
+    const median = (runs: ScaleOutRun[]) =>
+      [...runs].sort((x, y) => x.rate - y.rate)[
+        Math.floor((runs.length - 1) / 2)
+      ];
+    const one = median(ones);
+    const two = median(twos);
+    for (const [label, run] of [["one", one], ["two", two]] as const) {
+      log(
+        `redis scale-out, ${label} instance(s): ${run.rate.toFixed(0)} req/s (${
+          run.instances.map((r) => r.rate.toFixed(0)).join(" + ")
+        }), errors ${
+          run.instances.reduce((n, r) => n + r.errors, 0)
+        }; cores busy ${run.cpu.busy.toFixed(2)}: ${
+          Object.entries(run.cpu.byName).map(([name, used]) =>
+            `${name} ${used.toFixed(2)}`
+          ).join(", ")
+        }, rest ${run.cpu.rest.toFixed(2)}`,
+      );
+    }
+    log(`redis scale-out ratio two/one: ${(two.rate / one.rate).toFixed(2)}×`);
+    return {
+      redis: probe,
+      connectionsPerInstance: SATURATION_CONNECTIONS,
+      one,
+      two,
+    };
+  } finally {
+    commands?.close();
+    await Promise.all(monitors.map((child) => child.stop()));
+    await redis.stop();
+    redisServers.delete(redis);
+  }
+}
+
 /** Saturates a second Quota Monitor started with --cpu-prof and splits its CPU time. */
 async function profileMonitor(
   upstream: string,
@@ -620,8 +809,13 @@ async function main(): Promise<void> {
     await stopAll();
     children.length = 0;
     const admission = await measureAdmission();
-    const upstream2 = await startUpstream();
-    const fanout = await measureFanout(upstream2, `${tmp}/fanout`);
+    const upstream2 = await startUpstreamChild();
+    const scaleOut = await measureScaleOut(
+      upstream2,
+      `${tmp}/scale-out`,
+      machine.cores,
+    );
+    const fanout = await measureFanout(upstream2.url, `${tmp}/fanout`);
     const report: BenchReport = {
       machine,
       quick: QUICK,
@@ -634,6 +828,7 @@ async function main(): Promise<void> {
         saturationConnections: SATURATION_CONNECTIONS,
         streams: PLAN.streams,
         events: PLAN.events,
+        redisSamples: PLAN.redisSamples,
       },
       kv,
       proxy,
@@ -641,6 +836,7 @@ async function main(): Promise<void> {
       portkeySkipped: "skipped" in portkey ? portkey.skipped : null,
       streams,
       admission,
+      scaleOut,
       fanout,
       durationS: (performance.now() - started) / 1000,
     };

@@ -7,8 +7,10 @@
  */
 
 import type { ProfileShare } from "./cpu_profile.ts";
+import type { CpuShares } from "./cpu_usage.ts";
 import type { KvProbe } from "./kv_probe.ts";
 import type { Machine } from "./machine.ts";
+import type { CommandStat, RedisAdmissionProbe } from "./redis_probe.ts";
 import { fixed } from "./stats.ts";
 import type { WrkResult } from "./wrk.ts";
 
@@ -55,6 +57,28 @@ export interface FanoutFigures {
   bytesPerClient: number;
 }
 
+/** One saturated run of the scale-out rows: one wrk per instance, at once. */
+export interface ScaleOutRun {
+  /** Requests per second of all instances together. */
+  rate: number;
+  /** Requests answered by all instances together. */
+  requests: number;
+  /** Each instance's wrk figures, instance a first. */
+  instances: WrkResult[];
+  /** Cores each process used during the run. */
+  cpu: CpuShares;
+  /** What Redis ran during the run, busiest command first. */
+  redisCommands: CommandStat[];
+}
+
+/** Scale-out through Redis: admission latency, and one instance against two. */
+export interface ScaleOutFigures {
+  redis: RedisAdmissionProbe;
+  connectionsPerInstance: number;
+  one: ScaleOutRun;
+  two: ScaleOutRun;
+}
+
 /** Everything one run measured. */
 export interface BenchReport {
   machine: Machine;
@@ -69,6 +93,7 @@ export interface BenchReport {
     saturationConnections: number;
     streams: number;
     events: number;
+    redisSamples: number;
   };
   kv: KvProbe;
   proxy: ProxyFigures[];
@@ -77,6 +102,7 @@ export interface BenchReport {
   portkeySkipped: string | null;
   streams: StreamFigures[];
   admission: AdmissionFigures[];
+  scaleOut: ScaleOutFigures;
   fanout: FanoutFigures[];
   durationS: number;
 }
@@ -147,6 +173,8 @@ export function goals(report: BenchReport): Goal[] {
     : NaN;
   const fan = report.fanout.find((f) => f.clients === 1000);
   const ms = (n: number) => `${fixed(n, 3)} ms`;
+  const redis = report.scaleOut.redis;
+  const scale = scaleRatio(report.scaleOut);
   return [
     {
       goal: "added latency one at a time: p50 ≤ 0.5 ms",
@@ -188,7 +216,84 @@ export function goals(report: BenchReport): Goal[] {
       measured: fan ? ms(fan.last.p99) : "-",
       met: fan ? fan.last.p99 <= 100 : null,
     },
+    {
+      goal: "admission through Redis on loopback (engine admit): p50 ≤ 0.3 ms",
+      measured: `${ms(redis.admit.p50)} (p99 ${ms(redis.admit.p99)}; ` +
+        `store.reserve p50 ${ms(redis.reserve.p50)})`,
+      met: Number.isFinite(redis.admit.p50) ? redis.admit.p50 <= 0.3 : null,
+    },
+    {
+      goal: "two instances on one Redis vs one, saturated: ≥ 1.6×",
+      measured: `${fixed(scale, 2)}× (${
+        fixed(report.scaleOut.two.rate, 0)
+      } vs ${fixed(report.scaleOut.one.rate, 0)} req/s)`,
+      met: Number.isFinite(scale) ? scale >= 1.6 : null,
+    },
   ];
+}
+
+function scaleRatio(figures: ScaleOutFigures): number {
+  return figures.two.rate / figures.one.rate;
+}
+
+/** Cores of Redis's one thread above which Redis, not the shared cores, limits the pair. */
+const REDIS_BUSY_CORES = 0.8;
+
+/** CPU ms the instances spent per proxied call in one scale-out run. */
+function cpuMsPerCall(run: ScaleOutRun): number {
+  const instances = (run.cpu.byName["instance a"] ?? 0) +
+    (run.cpu.byName["instance b"] ?? 0);
+  return (instances * 1000) / run.rate;
+}
+
+function scaleOutTables(figures: ScaleOutFigures) {
+  const r = figures.redis;
+  const admission = table(
+    ["loop (one at a time)", "p50 ms", "p99 ms"],
+    [
+      ["PING through ioredis (the floor)", r.ping],
+      [`store.reserve (${r.holds} holds, one Lua script)`, r.reserve],
+      ["QuotaEngine.admit (6 limits, what a call waits for)", r.admit],
+    ].map(([label, f]) => {
+      const figures = f as { p50: number; p99: number };
+      return [label as string, fixed(figures.p50, 3), fixed(figures.p99, 3)];
+    }),
+  );
+  const cores = (run: ScaleOutRun, name: string) =>
+    fixed(run.cpu.byName[name] ?? NaN, 2);
+  const throughput = table(
+    [
+      "instances",
+      "req/s (all)",
+      "req/s per instance",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "cores: instance a",
+      "instance b",
+      "upstream",
+      "Redis",
+      "rest (wrk, other)",
+      "machine busy",
+    ],
+    ([["1", figures.one], ["2", figures.two]] as const).map((
+      [label, run],
+    ) => [
+      label,
+      fixed(run.rate, 0),
+      run.instances.map((i) => fixed(i.rate, 0)).join(" + "),
+      run.instances.map((i) => fixed(i.latencyMs.p50, 3)).join(" / "),
+      run.instances.map((i) => fixed(i.latencyMs.p99, 3)).join(" / "),
+      String(run.instances.reduce((n, i) => n + i.errors, 0)),
+      cores(run, "instance a"),
+      cores(run, "instance b"),
+      cores(run, "upstream"),
+      cores(run, "redis"),
+      fixed(run.cpu.rest, 2),
+      fixed(run.cpu.busy, 2),
+    ]),
+  );
+  return { admission, throughput };
 }
 
 function proxyRows(report: BenchReport): string[][] {
@@ -291,6 +396,7 @@ export function renderReport(
       `${fixed(f.connectMs / 1000, 1)} s`,
     ]),
   );
+  const scaleOut = scaleOutTables(report.scaleOut);
   const ratios =
     `c/b (Quota Monitor / bare passthrough) = ${
       fixed(ratio(report, "quota", "bare"), 2)
@@ -315,6 +421,12 @@ export function renderReport(
     "",
     "Admission in-process (deno bench)",
     admissionTable,
+    "",
+    `Scale-out through Redis ${report.scaleOut.redis.redisVersion} on loopback`,
+    scaleOut.admission,
+    "",
+    scaleOut.throughput,
+    `two/one = ${fixed(scaleRatio(report.scaleOut), 2)}×`,
     "",
     "Live fan-out",
     fanoutTable,
@@ -346,10 +458,11 @@ ${
       ["Deno", m.deno],
       ["Node.js (for Portkey)", m.node],
       ["load generator", m.wrk],
+      ["Redis (scale-out rows)", report.scaleOut.redis.redisVersion],
     ])
   }
 
-Everything ran on this one machine over loopback: the load generator, the upstream, the proxy under test, and the clients, so they share its ${m.cores} cores. The 1-minute load average was ${
+Everything ran on this one machine over loopback: the load generator, the upstream, the proxy under test, Redis, and the clients, so they share its ${m.cores} cores. The 1-minute load average was ${
     fixed(report.loadBefore, 2)
   } when the run started and ${
     fixed(report.loadAfter, 2)
@@ -397,6 +510,10 @@ ${streamTable}
 \`deno bench bench/admission_bench.ts\`: one decision is \`QuotaEngine.admit\` followed by \`release\` on a \`:memory:\` Deno KV store, with the six limits above (four counters held, then freed: two atomic commits). Beside it, npm rate-limiter-flexible's \`RateLimiterMemory\` consumes one point of one limit, a plain in-memory counter with no durability and no reservation. The concurrent cases start 100 decisions at once; their time is divided by 100.
 
 ${admissionTable}
+
+## Scale-out through Redis
+
+${scaleOutSection(report, scaleOut)}
 
 ## Live fan-out
 
@@ -463,6 +580,174 @@ Throughput follows from the same picture: the bare passthrough's CPU goes almost
 - **Settlement batched harder:** settlements are already group-committed; a short wait (a fraction of a millisecond) before committing a batch that is not yet full would trade a little single-call latency for fewer, larger commits under load.
 - **Pipelined group commits:** decide batch N+1 on top of batch N's writes while N is committing, so the KV thread is never idle between batches; a failed N then fails N+1 too, and both are re-decided.
 - **A fast path for /v1 in the app:** proxied calls still pass through the page router and the root middleware (security headers, CORS); answering /v1 before them would save that work on every call.
-- **Redis for fleets:** with \`QUOTA_REDIS_URL\`, admission and settlement are one server-side script each (bench/redis_admission_bench.ts measures it), without a file fsync per commit.
+- **Redis for fleets:** with \`QUOTA_REDIS_URL\`, admission and settlement are one server-side script each, without a file fsync per commit: ${
+    fixed(report.scaleOut.redis.admit.p50, 3)
+  } ms per admission at p50 in this run, and ${
+    fixed(report.scaleOut.one.rate, 0)
+  } req/s for one saturated instance (see "Scale-out through Redis"; bench/redis_admission_bench.ts has the \`deno bench\` version).
 `;
+}
+
+/** The scale-out section: method, this run's tables, and where the time goes. */
+function scaleOutSection(
+  report: BenchReport,
+  tables: { admission: string; throughput: string },
+): string {
+  const f = report.scaleOut;
+  const r = f.redis;
+  const ms = (n: number) => `${fixed(n, 3)} ms`;
+  const clientMs = r.reserve.p50 - r.ping.p50 - r.reserveServerMs;
+  const engineMs = r.admit.p50 - r.reserve.p50;
+  const scale = scaleRatio(f);
+  const one = f.one;
+  const two = f.two;
+  const a1 = one.cpu.byName["instance a"] ?? NaN;
+  const instances2 = (two.cpu.byName["instance a"] ?? 0) +
+    (two.cpu.byName["instance b"] ?? 0);
+  const others2 = two.cpu.busy - instances2;
+  const per1 = cpuMsPerCall(one);
+  const per2 = cpuMsPerCall(two);
+  const kvRate = find(report, "quota")?.saturated.rate ?? NaN;
+  const cores = report.machine.cores;
+  const perCallChange = (per2 / per1 - 1) * 100;
+  const redisCores2 = two.cpu.byName["redis"] ?? NaN;
+  const redisCpuMs = (redisCores2 / two.rate) * 1000;
+  const scriptsPerCall =
+    two.redisCommands.filter((c) => /^eval/.test(c.command)).reduce(
+      (n, c) => n + c.calls,
+      0,
+    ) / two.requests;
+  const limiter = scaleOutLimiter(f, cores);
+  const redisTable = table(
+    ["command", "calls per proxied call", "µs each (wall time in Redis)"],
+    two.redisCommands.slice(0, 8).map((c) => [
+      c.command,
+      fixed(c.calls / two.requests, 2),
+      fixed(c.usec / c.calls, 1),
+    ]),
+  );
+  return `A redis-server (Redis ${r.redisVersion} from Debian, persistence off), started by tests/support/redis_server.ts on a free loopback port, serves both rows.
+
+**Admission latency.** Measured in the bench process itself, through the npm client Quota Monitor uses (ioredis), one call at a time: ${r.warmup} untimed calls, then ${r.samples} timed with \`performance.now()\`, for each of three loops: a PING (the round trip every command pays); \`store.reserve\` with the ${r.holds} holds a bench call takes (one Lua script that checks every counter, holds on all or none, and records the lease); and \`QuotaEngine.admit\` under the six bench limits (limit lookup, holds, the reserve, and the limit statuses the proxy turns into x-ratelimit headers), which is what a proxied call waits for before it is forwarded. Each reservation is released after its timing, outside it.
+
+${tables.admission}
+
+Of the engine's ${
+    ms(r.admit.p50)
+  } at p50, the loopback round trip through ioredis is ${
+    ms(r.ping.p50)
+  } (a PING: a write and a read on each side and the client's reply parsing); Redis spends ${
+    ms(r.reserveServerMs)
+  } running the reserve script (INFO commandstats over 500 reserves run alone); encoding the script's arguments and reading the ${r.holds} counters it returns takes the client about ${
+    ms(clientMs)
+  } more; and the engine adds ${
+    ms(engineMs)
+  } on top of the store call. The goal of 0.3 ms at p50 is ${
+    r.admit.p50 <= 0.3 ? "met" : "missed"
+  }. For comparison, an admission on Deno KV is one fsync'd commit to the database file, ${
+    ms(report.kv.commit.p50)
+  } at p50 on this machine (bench/support/kv_probe.ts, in this run): Redis without persistence writes nothing to disk on the call's path. With \`appendfsync always\` (the setting that matches Deno KV's durability) every write would wait for an fsync as well.
+
+**Throughput, two instances against one.** Two Quota Monitor processes (\`deno run -A main.ts\`), both with \`QUOTA_REDIS_URL\` pointing at this Redis, the same limits file and the same lean upstream (its own Deno process); one virtual key, created through instance a, serves both, since keys live in Redis. After a warm-up of each, the rounds alternate: one wrk (one thread, ${f.connectionsPerInstance} connections, no pause) saturates instance a alone for ${report.plan.seconds} s while instance b idles; then two wrk processes at once, one per instance with ${f.connectionsPerInstance} connections each, for ${report.plan.seconds} s, and their requests/s are added. Each row is the median of ${report.plan.rounds} round(s) by total rate. The CPU time of each process (all its threads) is read from /proc during each run and shown in cores (${cores}.00 = every core busy); "rest" is the machine's busy time that no named process accounts for: the wrk processes, mostly, and anything else running on the machine.
+
+**Everything shares the same ${cores} cores:** the load generators, the upstream, Redis and both instances. "Two instances on two cores" here means two instances that have to leave room for all of that, not two instances with a core each.
+
+${tables.throughput}
+
+Two instances against one: **${fixed(scale, 2)}×** (${
+    fixed(two.rate, 0)
+  } against ${
+    fixed(one.rate, 0)
+  } req/s; the goal is 1.6×). For scale, one instance on Deno KV carried ${
+    fixed(kvRate, 0)
+  } req/s in the saturated proxy row above (earlier in the run, with 64 connections as here).
+
+### Where the time goes, scale-out
+
+Alone, instance a used ${fixed(a1, 2)} cores (${
+    fixed(per1, 3)
+  } ms of CPU per proxied call) while the machine was ${
+    fixed(one.cpu.busy, 2)
+  } cores busy: one instance cannot use much more than one core, since its JavaScript runs on one thread, and that is why a second instance can add anything on this machine at all. To run as fast as instance a alone, two instances would need about ${
+    fixed(2 * a1, 2)
+  } cores. With two instances the machine was ${
+    fixed(two.cpu.busy, 2)
+  } cores busy and the instances got ${fixed(instances2, 2)} of them (${
+    fixed(per2, 3)
+  } ms of CPU per call, ${
+    signedPercent(perCallChange)
+  } against instance a alone); the upstream (${
+    fixed(two.cpu.byName["upstream"] ?? NaN, 2)
+  }), Redis (${
+    fixed(redisCores2, 2)
+  }) and the two wrk processes with anything else (${
+    fixed(two.cpu.rest, 2)
+  }) took the other ${fixed(others2, 2)}.
+
+What Redis ran per proxied call in the two-instance run (INFO commandstats, read through a side connection; the maintenance loops of both instances are included). Commands that a script runs are counted too, and their time is part of the script's; the times are wall time inside Redis, so they grow when Redis waits for a core:
+
+${redisTable}
+
+Each proxied call costs Redis ${
+    fixed(scriptsPerCall, 2)
+  } scripts (the reservation before forwarding, the settlement after) and, by the CPU accounting above, ${
+    fixed(redisCpuMs, 3)
+  } ms of CPU (${fixed(redisCores2, 2)} cores at ${
+    fixed(two.rate, 0)
+  } req/s), socket reads and writes included.
+
+${limiter}${
+    Math.abs(perCallChange) >= 10
+      ? ` The instances' own CPU per call also changed by ${
+        signedPercent(perCallChange)
+      } with two of them running: more busy processes than cores (context switches, colder caches) is the likely cause.`
+      : ""
+  }
+
+On a fleet, each instance and Redis have a core or a machine of their own and the load comes from elsewhere: there, each instance would have what instance a had alone here, and Redis would run its scripts without waiting for a core. That is an expectation from this accounting, not a measurement. Redis runs commands on one thread, so at the CPU cost measured here one Redis core serves about ${
+    fixed(1000 / redisCpuMs, 0)
+  } proxied calls a second across the whole fleet before Redis itself becomes the limit: a ceiling to keep in mind when sizing a fleet.
+
+What would cut Redis's share: the scripts read whole counter hashes. The reservation reads each counter's hash twice (\`HGETALL\` to check it, again to return the readings) and lists its fields once more (\`HKEYS\`, to drop expired buckets), and the settlement lists them again; a rolling window keeps up to 60 bucket fields, so Redis walks hundreds of fields per call. A running sum per counter, returning the window's sums instead of the hashes, and pruning once per bucket rather than on every call would make a script's work independent of the window's length.`;
+}
+
+/** Which of the shared cores or Redis's one thread held the two instances back, in this run's numbers. */
+function scaleOutLimiter(
+  figures: ScaleOutFigures,
+  cores: number,
+): string {
+  const two = figures.two;
+  const redisCores = two.cpu.byName["redis"] ?? NaN;
+  const evals = two.redisCommands.filter((c) => /^eval/.test(c.command));
+  const scriptCalls = evals.reduce((n, c) => n + c.calls, 0);
+  const scriptUsec = evals.reduce((n, c) => n + c.usec, 0);
+  const scriptWallMs = scriptUsec / scriptCalls / 1000;
+  // Redis's whole CPU time per script, socket I/O included.
+  const scriptCpuMs = (redisCores / two.rate) * 1000 /
+    (scriptCalls / two.requests);
+  const inScripts = (scriptUsec / two.requests) * two.rate / 1e6;
+  if (redisCores >= REDIS_BUSY_CORES) {
+    return `Redis's one thread was close to a whole core (${
+      fixed(redisCores, 2)
+    }): it limits the pair as much as the shared cores do.`;
+  }
+  if (scriptWallMs > scriptCpuMs) {
+    return `Redis used only ${
+      fixed(redisCores, 2)
+    } cores, yet it is what every call waits on, twice. During the two-instance run it spent ${
+      fixed(inScripts, 2)
+    } s of every second inside scripts (${
+      fixed(scriptWallMs, 3)
+    } ms each, wall time), while all its CPU time, socket I/O included, came to about ${
+      fixed(scriptCpuMs, 2)
+    } ms per script: a script was often waiting for a core in the middle of its run. On ${cores} cores shared by more busy processes than that, Redis is preempted like any other process, and while it waits, the calls of both instances wait behind it. On the quiet server before the load, a reserve script took ${
+      fixed(figures.redis.reserveServerMs, 3)
+    } ms.`;
+  }
+  return `The pair is short of cores, not of Redis: the ratio measured here is what ${cores} shared cores allow.`;
+}
+
+function signedPercent(value: number): string {
+  if (!Number.isFinite(value)) return "-";
+  return `${value >= 0 ? "+" : ""}${fixed(value, 0)}%`;
 }
