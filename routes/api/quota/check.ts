@@ -1,11 +1,6 @@
 import type { Context } from "../../../lib/fresh/types.ts";
-import {
-  identifyCaller,
-  keyToActFor,
-  unauthorized,
-} from "../../../lib/http/access.ts";
 import { domainError, json } from "../../../lib/http/json.ts";
-import { readJson } from "../../../lib/http/read_json.ts";
+import { readKeyedRequest } from "../../../lib/http/keyed_request.ts";
 import { refusalResponse } from "../../../lib/openai/refusal_response.ts";
 import { formatRateLimitHeaders } from "../../../lib/openai/rate_limit_headers.ts";
 import { estimateCall, requirePrice } from "../../../lib/quota/billing.ts";
@@ -27,19 +22,15 @@ import type { AppState } from "../../../lib/state.ts";
 export const handler = {
   async POST(ctx: Context<AppState>): Promise<Response> {
     const { services } = ctx.state;
-    const caller = await identifyCaller(ctx.req, services);
-    if (caller === null || caller.kind === "viewer") return unauthorized();
-    const body = await readJson(ctx.req, services.config.maxBodyBytes);
-    if (!body.ok) return body.response;
+    const read = await readKeyedRequest(
+      ctx.req,
+      services,
+      parseCheckRequest,
+      "ask admission",
+    );
+    if (read instanceof Response) return read;
+    const { key, request } = read;
     try {
-      const request = parseCheckRequest(body.value);
-      const key = await keyToActFor(
-        caller,
-        request.key,
-        services,
-        "ask admission",
-      );
-      if (key instanceof Response) return key;
       const found = requirePrice(services.prices, request.model);
       const estimate = estimateCall(
         found,

@@ -1,11 +1,6 @@
 import type { Context } from "../../../lib/fresh/types.ts";
-import {
-  identifyCaller,
-  keyToActFor,
-  unauthorized,
-} from "../../../lib/http/access.ts";
-import { domainError, json } from "../../../lib/http/json.ts";
-import { readJson } from "../../../lib/http/read_json.ts";
+import { json } from "../../../lib/http/json.ts";
+import { readKeyedRequest } from "../../../lib/http/keyed_request.ts";
 import {
   keyScopedId,
   parseReleaseRequest,
@@ -20,25 +15,17 @@ import type { AppState } from "../../../lib/state.ts";
 export const handler = {
   async POST(ctx: Context<AppState>): Promise<Response> {
     const { services } = ctx.state;
-    const caller = await identifyCaller(ctx.req, services);
-    if (caller === null || caller.kind === "viewer") return unauthorized();
-    const body = await readJson(ctx.req, services.config.maxBodyBytes);
-    if (!body.ok) return body.response;
-    try {
-      const request = parseReleaseRequest(body.value);
-      const key = await keyToActFor(
-        caller,
-        request.key,
-        services,
-        "release a reservation",
-      );
-      if (key instanceof Response) return key;
-      const released = await services.engine.release(
-        keyScopedId(key, request.reservationId),
-      );
-      return json({ reservation_id: request.reservationId, released });
-    } catch (error) {
-      return domainError(error);
-    }
+    const read = await readKeyedRequest(
+      ctx.req,
+      services,
+      parseReleaseRequest,
+      "release a reservation",
+    );
+    if (read instanceof Response) return read;
+    const { key, request } = read;
+    const released = await services.engine.release(
+      keyScopedId(key, request.reservationId),
+    );
+    return json({ reservation_id: request.reservationId, released });
   },
 };

@@ -1,11 +1,7 @@
 import type { Context } from "../../../lib/fresh/types.ts";
-import {
-  identifyCaller,
-  keyToActFor,
-  unauthorized,
-} from "../../../lib/http/access.ts";
 import { domainError, json } from "../../../lib/http/json.ts";
-import { readJson } from "../../../lib/http/read_json.ts";
+import { readKeyedRequest } from "../../../lib/http/keyed_request.ts";
+import { identifyCaller, unauthorized } from "../../../lib/http/access.ts";
 import { openAIError } from "../../../lib/openai/errors.ts";
 import { requirePrice } from "../../../lib/quota/billing.ts";
 import { costNanos } from "../../../lib/quota/pricing.ts";
@@ -29,19 +25,15 @@ const HISTORY_MAX_MS = 7 * 24 * 3_600_000;
 export const handler = {
   async POST(ctx: Context<AppState>): Promise<Response> {
     const { services } = ctx.state;
-    const caller = await identifyCaller(ctx.req, services);
-    if (caller === null || caller.kind === "viewer") return unauthorized();
-    const body = await readJson(ctx.req, services.config.maxBodyBytes);
-    if (!body.ok) return body.response;
+    const read = await readKeyedRequest(
+      ctx.req,
+      services,
+      parseUsageReport,
+      "report usage",
+    );
+    if (read instanceof Response) return read;
+    const { key, request: report } = read;
     try {
-      const report = parseUsageReport(body.value);
-      const key = await keyToActFor(
-        caller,
-        report.key,
-        services,
-        "report usage",
-      );
-      if (key instanceof Response) return key;
       const found = requirePrice(services.prices, report.model);
       const record: UsageRecord = {
         id: report.id,
