@@ -105,9 +105,10 @@ for i = 1, n do
   if amount == 0 then fits = taken < limit else fits = taken + amount <= limit end
   if not fits then return {0, i, h} end
 end
+-- No pruning here: a hold only moves "r"; buckets are pruned where usage
+-- is written, so admission reads each counter once and writes one field.
 for i = 1, n do
   local a = 3 + (i - 1) * 4
-  prune(KEYS[3 + i], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]))
   redis.call("HINCRBY", KEYS[3 + i], "r", ARGV[a + 4])
 end
 redis.call("SET", KEYS[1], ARGV[3])
