@@ -164,7 +164,10 @@ export async function startMonitor(
         config.dataDir === ":memory:" ? ", in memory" : `, ${config.dataDir}`
       })`,
     );
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const signals = Deno.build.os === "windows"
+      ? ["SIGINT"] as const
+      : ["SIGINT", "SIGTERM"] as const;
+    for (const signal of signals) {
       Deno.addSignalListener(signal, () => {
         shutdown().finally(() => Deno.exit(0));
       });

@@ -158,19 +158,26 @@ export class KeyRegistry {
     const now = this.#clock();
     const cached = this.#cache.get(hash);
     if (cached && now - cached.at < CACHE_MS) {
-      this.#rememberSecret(secret, hash, cached.at);
+      if (cached.key) this.#rememberSecret(secret, hash, cached.at);
       return cached.key;
     }
     const found = await this.#store.getKeyByHash(hash);
     const key = found && !found.revokedAt ? found : null;
     if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
     this.#cache.set(hash, { key, at: now });
-    this.#rememberSecret(secret, hash, now);
+    // Wrong guesses are never kept in clear, so a flood of them cannot evict
+    // the real keys either.
+    if (key) this.#rememberSecret(secret, hash, now);
     return key;
   }
 
   #rememberSecret(secret: string, hash: string, at: number): void {
-    if (this.#bySecret.size >= MAX_CACHED) this.#bySecret.clear();
+    if (this.#bySecret.size >= MAX_CACHED) {
+      for (const [known, entry] of this.#bySecret) {
+        if (at - entry.at >= CACHE_MS) this.#bySecret.delete(known);
+      }
+      if (this.#bySecret.size >= MAX_CACHED) return;
+    }
     this.#bySecret.set(secret, { hash, at });
   }
 

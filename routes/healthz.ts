@@ -10,13 +10,13 @@ export const handler = {
       await services.store.changeSeq();
       return json({ status: "ok", store: services.storeKind });
     } catch (error) {
+      console.error(`Health check: the store does not answer: ${error}`);
       return json(
         {
           status: "unavailable",
           store: services.storeKind,
-          message: `The store does not answer (${
-            (error as Error).message
-          }); check the data folder or Redis.`,
+          message:
+            "The store does not answer; the server log says why. Check the data folder or Redis.",
         },
         503,
       );

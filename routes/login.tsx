@@ -5,6 +5,7 @@ import {
 } from "../lib/dashboard/login.ts";
 import { type Context, page, type PageProps } from "../lib/fresh/mod.ts";
 import { timingSafeEqual } from "../lib/http/secrets.ts";
+import { readBody } from "../lib/http/read_json.ts";
 import type { AppState } from "../lib/state.ts";
 
 /** A login form is a few hundred bytes; anything much larger is not one. */
@@ -41,22 +42,15 @@ export const handler = {
   async POST(ctx: Context<AppState>) {
     const { auth, config } = ctx.state.services;
     if (!auth.loginRequired || config.adminToken === null) return seeOther("/");
-    const length = Number(ctx.req.headers.get("content-length") ?? "0");
-    if (length > MAX_FORM_BYTES) {
+    // Read with a hard limit: this route is open to anyone.
+    const body = await readBody(ctx.req, MAX_FORM_BYTES);
+    if (!body.ok) {
       return form({
         error: "That form was too large to be a login; enter only the token.",
         next: "/",
       }, 413);
     }
-    let fields: FormData;
-    try {
-      fields = await ctx.req.formData();
-    } catch {
-      return form({
-        error: "The login could not be read; send the form on this page.",
-        next: "/",
-      }, 400);
-    }
+    const fields = new URLSearchParams(new TextDecoder().decode(body.bytes));
     const next = safeNextPath(fields.get("next")?.toString());
     const token = fields.get("token")?.toString().trim() ?? "";
     if (token === "") {

@@ -33,6 +33,14 @@ export interface Auth {
   loginRequired: boolean;
 }
 
+const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** True when the request was addressed to a loopback name (its Host header). */
+export function isLoopbackHost(req: Request): boolean {
+  const host = req.headers.get("host") ?? new URL(req.url).host;
+  return LOOPBACK_NAMES.has(host.replace(/:\d+$/, "").toLowerCase());
+}
+
 /** Reads one cookie from a request. */
 export function readCookie(req: Request, name: string): string | null {
   const header = req.headers.get("cookie");
@@ -72,7 +80,10 @@ export function createAuth(settings: AuthSettings): Auth {
     return session;
   };
   const isAdmin = async (req: Request) => {
-    if (settings.adminToken === null) return true;
+    // Without a token the server only listens on loopback (the start refuses
+    // anything else); checking Host as well keeps a DNS-rebinding page, which
+    // reaches loopback under its own name, out.
+    if (settings.adminToken === null) return isLoopbackHost(req);
     const token = bearerToken(req);
     if (token !== null && timingSafeEqual(token, settings.adminToken)) {
       return true;

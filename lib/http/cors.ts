@@ -11,6 +11,8 @@ import { openAIError } from "../openai/errors.ts";
 const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
 const EXPOSED_HEADERS = [
   "retry-after",
+  "retry-after-ms",
+  "x-should-retry",
   "x-request-id",
   "x-ratelimit-limit-requests",
   "x-ratelimit-limit-tokens",
@@ -58,6 +60,7 @@ export function preflightResponse(
     status: 204,
     headers: {
       "access-control-allow-origin": origin,
+      "access-control-allow-credentials": "true",
       "access-control-allow-methods": ALLOWED_METHODS,
       "access-control-allow-headers":
         req.headers.get("access-control-request-headers") ??
@@ -80,6 +83,8 @@ export function withCors(
   response.headers.append("vary", "Origin");
   if (origin === null) return response;
   response.headers.set("access-control-allow-origin", origin);
+  // Credentials only ever with one exact origin, never with "*".
+  response.headers.set("access-control-allow-credentials", "true");
   response.headers.set("access-control-expose-headers", EXPOSED_HEADERS);
   return response;
 }

@@ -343,7 +343,15 @@ export function createProxy(
     if (
       caller.passthrough && upstream.status !== 401 && upstream.status !== 403
     ) {
-      await deps.keys.rememberPassthrough(caller.passthrough);
+      // Registering the caller only serves the status; a failure here must
+      // not fail a call the provider has already answered.
+      await deps.keys.rememberPassthrough(caller.passthrough).catch((error) =>
+        console.warn(
+          `Could not register a passthrough caller: ${
+            (error as Error).message
+          }`,
+        )
+      );
     }
   }
 

@@ -338,7 +338,16 @@ export class QuotaEngine {
         soonest = change;
       }
     });
-    this.#nextChangeAt = soonest;
+    // A status for one key sees only its limits: it may bring the next
+    // rollover forward, never push back the one the full status found.
+    if (key === undefined) {
+      this.#nextChangeAt = soonest;
+    } else if (
+      soonest !== null &&
+      (this.#nextChangeAt === null || soonest < this.#nextChangeAt)
+    ) {
+      this.#nextChangeAt = soonest;
+    }
     const [upstream, recent] = await Promise.all([
       this.#store.listUpstream(),
       this.#store.listRecent(

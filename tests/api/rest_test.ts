@@ -511,6 +511,11 @@ Deno.test("rest - CORS echoes allowed origins only and answers preflights withou
       "https://app.example.com",
     );
     assert.notEqual(real.headers.get("access-control-allow-origin"), "*");
+    assert.equal(real.headers.get("access-control-allow-credentials"), "true");
+    assert.match(
+      real.headers.get("access-control-expose-headers") ?? "",
+      /retry-after-ms/,
+    );
     assert.match(real.headers.get("vary") ?? "", /Origin/);
     const body: QuotaStatus = await real.json();
     assert.equal(limitOf(body, "key:team-a", "requests").used, 0);
@@ -550,4 +555,25 @@ Deno.test("rest - the admin token is checked exactly", async () => {
     });
     await assertOpenAIError(almost, 401);
   });
+});
+
+Deno.test("rest - without an admin token, only requests addressed to loopback are admin (no DNS rebinding)", async () => {
+  await withApp(async (app) => {
+    const local = await fetch(`${app.url}/api/keys`);
+    assert.equal(local.status, 200);
+    await local.body?.cancel();
+    // fetch() sets Host itself, so the rebinding page's request is written by hand.
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: Number(new URL(app.url).port),
+    });
+    await conn.write(
+      new TextEncoder().encode(
+        "GET /api/keys HTTP/1.1\r\nHost: rebind.example\r\nConnection: close\r\n\r\n",
+      ),
+    );
+    const answer = await new Response(conn.readable).text();
+    assert.match(answer, /^HTTP\/1\.1 401/);
+    assert.match(answer, /"code":"invalid_api_key"/);
+  }, { QUOTA_ADMIN_TOKEN: "" });
 });

@@ -705,3 +705,28 @@ Deno.test("engine - bad usage is refused before anything is counted", async () =
   );
   assert.equal((await limitById(f.engine, "gateway|tokens|1m")).used, 0);
 });
+
+Deno.test("engine - a status for one key does not hide another limit's rollover from the dashboard", async () => {
+  using f = await engineAt(T0);
+  const kinds: string[] = [];
+  await f.engine.putLimit({
+    scope: "key:team-a",
+    metric: "requests",
+    window: "1m",
+    limit: 5,
+  });
+  await f.engine.putLimit({
+    scope: "key:team-b",
+    metric: "requests",
+    window: "day",
+    limit: 5,
+  });
+  await f.engine.report("x", usage("team-a", "gpt-4o", T0));
+  await f.engine.status();
+  // team-b's own view knows nothing of team-a's usage leaving its window.
+  await f.engine.status({ key: "team-b" });
+  const stop = f.engine.onChange((change) => kinds.push(change.kind));
+  await f.engine.maintain(T0 + 60_000);
+  stop();
+  assert.deepEqual(kinds, ["rollover"]);
+});
