@@ -109,6 +109,9 @@ export async function startServer(
   };
 }
 
+/** How long a shutdown waits for requests in flight (streams) to finish. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 /** A running instance. */
 export interface RunningMonitor {
   url: string;
@@ -153,7 +156,17 @@ export async function startMonitor(
   let stopping: Promise<void> | null = null;
   const shutdown = () => {
     stopping ??= (async () => {
-      await server.shutdown();
+      // Dashboards hear "going away" at once and reconnect elsewhere; open
+      // requests (streams) get a bounded grace period, then everything stops.
+      services.hub.close();
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        server.shutdown(),
+        new Promise((resolve) =>
+          grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)
+        ),
+      ]);
+      clearTimeout(grace);
       await services.close();
     })();
     return stopping;

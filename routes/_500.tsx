@@ -7,7 +7,7 @@ export default function ServerError({ error }: PageProps) {
     <main class="page">
       <h1>{status === 500 ? "Something went wrong" : `Error ${status}`}</h1>
       <p>
-        {error instanceof HttpError && status < 500
+        {error instanceof HttpError && (status < 500 || status === 503)
           ? error.message
           : "The server failed to answer this request. Try again; if it keeps failing, the server log says why."}
       </p>

@@ -3,8 +3,14 @@ import { dashboardGate } from "../lib/dashboard/access.ts";
 import type { RollupLike } from "../lib/dashboard/chart.ts";
 import { dashboardHeaders } from "../lib/dashboard/csp.ts";
 import { formatClock } from "../lib/dashboard/format.ts";
-import { type Context, page, type PageProps } from "../lib/fresh/mod.ts";
+import {
+  type Context,
+  HttpError,
+  page,
+  type PageProps,
+} from "../lib/fresh/mod.ts";
 import type { QuotaStatus } from "../lib/quota/types.ts";
+import { isStoreUnavailable } from "../lib/store/errors.ts";
 import type { AppState } from "../lib/state.ts";
 
 const HOUR_MS = 3_600_000;
@@ -27,7 +33,13 @@ export const handler = {
     const [status, rollups] = await Promise.all([
       services.engine.status(),
       services.store.listRollups(now - HOUR_MS, now + 60_000),
-    ]);
+    ]).catch((error) => {
+      if (!isStoreUnavailable(error)) throw error;
+      throw new HttpError(
+        503,
+        "The quota store does not answer right now (Redis down?), so there are no numbers to show. Reload in a moment; the server log says more.",
+      );
+    });
     const apiOrigin = services.config.apiOrigin;
     return page<DashboardData>({
       status,

@@ -192,6 +192,9 @@ Deno.test("services (redis) - Redis stopping under traffic gives 503s, and calls
     const health = await fetch(`${gateways[1].url}/healthz`);
     assert.equal(health.status, 503);
     await health.body?.cancel();
+    const dashboard = await fetch(`${gateways[1].url}/`);
+    assert.equal(dashboard.status, 503);
+    assert.match(await dashboard.text(), /quota store does not answer/);
 
     await redis.start();
     await eventually(
