@@ -175,7 +175,7 @@ export async function createServices(
     storeKind,
     engine,
     prices,
-    auth: createAuth(config),
+    auth: createAuth(config, clock),
     keys,
     hub,
     metrics,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { SESSION_COOKIE } from "../http/auth.ts";
+import { SESSION_COOKIE, SESSION_MAX_AGE_SECONDS } from "../http/auth.ts";
 
 /**
  * True when the browser reached us over https: the URL's scheme, or the
@@ -22,7 +22,7 @@ export function isHttpsRequest(req: Request): boolean {
 
 /** The Set-Cookie value that logs a browser in. */
 export function sessionCookie(value: string, secure: boolean): string {
-  return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/${
+  return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE_SECONDS}${
     secure ? "; Secure" : ""
   }`;
 }

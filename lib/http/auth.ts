@@ -27,7 +27,7 @@ export interface Auth {
   isAdmin(req: Request): Promise<boolean>;
   /** True when the dashboard, the status and the live socket may be shown. */
   canViewDashboard(req: Request): Promise<boolean>;
-  /** The cookie value that proves a login: an HMAC of the token, never the token. */
+  /** A new cookie value that proves a login: signed with the token, never the token. */
   sessionValue(): Promise<string>;
   /** True when a login form is needed at all. */
   loginRequired: boolean;
@@ -55,29 +55,54 @@ export function readCookie(req: Request, name: string): string | null {
   return null;
 }
 
-/** Builds the access checks for the given settings. */
-export function createAuth(settings: AuthSettings): Auth {
-  let session: Promise<string> | null = null;
-  const sessionValue = () => {
-    session ??= (async () => {
-      const key = await crypto.subtle.importKey(
-        "raw",
-        ENCODER.encode(settings.adminToken ?? ""),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const mac = await crypto.subtle.sign(
-        "HMAC",
-        key,
-        ENCODER.encode("quota-monitor dashboard session v1"),
-      );
-      return Array.from(
-        new Uint8Array(mac),
-        (b) => b.toString(16).padStart(2, "0"),
-      ).join("");
-    })();
-    return session;
+/** How long a dashboard login lasts. */
+export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * Builds the access checks for the given settings.
+ *
+ * A login cookie is `<issued ms>.<HMAC-SHA256 of it, keyed by the admin
+ * token>`: it proves a login without holding the token, expires after
+ * SESSION_MAX_AGE_SECONDS, and every login made before the token changes
+ * stops working with it.
+ */
+export function createAuth(
+  settings: AuthSettings,
+  clock: () => number = Date.now,
+): Auth {
+  let macKey: Promise<CryptoKey> | null = null;
+  const mac = async (issued: number) => {
+    macKey ??= crypto.subtle.importKey(
+      "raw",
+      ENCODER.encode(settings.adminToken ?? ""),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const signature = await crypto.subtle.sign(
+      "HMAC",
+      await macKey,
+      ENCODER.encode(`quota-monitor dashboard session v2 ${issued}`),
+    );
+    return Array.from(
+      new Uint8Array(signature),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  };
+  const sessionValue = async () => {
+    const issued = clock();
+    return `${issued}.${await mac(issued)}`;
+  };
+  const validSession = async (value: string) => {
+    const match = /^(\d{1,15})\.([0-9a-f]{64})$/.exec(value);
+    if (!match) return false;
+    const issued = Number(match[1]);
+    const age = clock() - issued;
+    if (age < -CLOCK_SKEW_MS || age > SESSION_MAX_AGE_SECONDS * 1000) {
+      return false;
+    }
+    return timingSafeEqual(match[2], await mac(issued));
   };
   const isAdmin = async (req: Request) => {
     // Without a token the server only listens on loopback (the start refuses
@@ -89,7 +114,7 @@ export function createAuth(settings: AuthSettings): Auth {
       return true;
     }
     const cookie = readCookie(req, SESSION_COOKIE);
-    return cookie !== null && timingSafeEqual(cookie, await sessionValue());
+    return cookie !== null && await validSession(cookie);
   };
   return {
     isAdmin,

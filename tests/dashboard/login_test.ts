@@ -9,11 +9,11 @@ import {
 Deno.test("login - the session cookie is HttpOnly and SameSite=Strict, and Secure over https", () => {
   assert.equal(
     sessionCookie("abc", false),
-    "qm_session=abc; HttpOnly; SameSite=Strict; Path=/",
+    "qm_session=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000",
   );
   assert.equal(
     sessionCookie("abc", true),
-    "qm_session=abc; HttpOnly; SameSite=Strict; Path=/; Secure",
+    "qm_session=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000; Secure",
   );
   assert.match(clearedSessionCookie(false), /^qm_session=; .*Max-Age=0/);
   assert.equal(
