@@ -155,7 +155,7 @@ const LIMITS_FILE_SCHEMA = z.strictObject({
  * Checks a limits document (the file's JSON) and returns its limits and price
  * overrides, or throws a ConfigError naming the first problem.
  */
-export function parseLimitsDocument(
+function parseLimitsDocument(
   document: unknown,
   where: string,
 ): { limits: LimitDefinition[]; prices: Record<string, ConfiguredPrice> } {

@@ -62,7 +62,7 @@ export interface ServiceOptions {
 }
 
 /** The Deno KV path for a data folder (`:memory:` stays in memory). */
-export function kvPath(dataDir: string): string {
+function kvPath(dataDir: string): string {
   if (dataDir === ":memory:") return dataDir;
   return `${dataDir.replace(/\/+$/, "")}/quota.kv`;
 }
@@ -72,7 +72,7 @@ export function kvPath(dataDir: string): string {
  * most a minute more, so a hold outlives any call that can still settle it,
  * and the hold of a dead instance comes back soon after.
  */
-export function leaseFor(upstreamTimeoutMs: number): number {
+function leaseFor(upstreamTimeoutMs: number): number {
   return upstreamTimeoutMs + Math.min(upstreamTimeoutMs, MAX_LEASE_MARGIN_MS);
 }
 

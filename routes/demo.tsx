@@ -6,6 +6,7 @@ interface DemoData {
   renderedAt: Date;
 }
 
+/** GET /demo: a counter island that proves the runtime end to end. */
 export const handler: Handlers<DemoData> = {
   GET(ctx) {
     const start = Number(ctx.url.searchParams.get("start") ?? "3");

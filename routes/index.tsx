@@ -23,6 +23,11 @@ interface DashboardData {
   loginRequired: boolean;
 }
 
+/**
+ * GET /: the dashboard. The first HTML holds the current status (the same
+ * code path as GET /api/quota/status) and the last hour of usage; the island
+ * keeps both live over the WebSocket.
+ */
 export const handler = {
   async GET(ctx: Context<AppState>) {
     const gate = await dashboardGate(ctx);

@@ -29,6 +29,11 @@ function form(data: LoginData, status = 200) {
   });
 }
 
+/**
+ * GET /login: the form for the admin token. POST /login: checks it and sets
+ * the login cookie (HttpOnly, SameSite=Strict), then goes back where the
+ * browser came from; a wrong token gets the form again with a 401.
+ */
 export const handler = {
   async GET(ctx: Context<AppState>) {
     const { auth } = ctx.state.services;

@@ -15,6 +15,10 @@ interface DiagnosticsData {
   storeKind: string;
 }
 
+/**
+ * GET /test-quota: connection diagnostics: the socket, a REST round trip,
+ * the origins in use and allowed, and what to fix when something fails.
+ */
 export const handler = {
   async GET(ctx: Context<AppState>) {
     const gate = await dashboardGate(ctx);

@@ -42,7 +42,7 @@ export function isLoopbackHost(req: Request): boolean {
 }
 
 /** Reads one cookie from a request. */
-export function readCookie(req: Request, name: string): string | null {
+function readCookie(req: Request, name: string): string | null {
   const header = req.headers.get("cookie");
   if (!header) return null;
   for (const part of header.split(";")) {

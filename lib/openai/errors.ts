@@ -32,7 +32,7 @@ export interface OpenAIErrorOptions {
 const JSON_CONTENT_TYPE = "application/json";
 
 /** Builds the error body without a Response, for logs and WebSocket messages. */
-export function openAIErrorBody(
+function openAIErrorBody(
   message: string,
   options: Omit<OpenAIErrorOptions, "headers"> = {},
 ): OpenAIErrorBody {

@@ -302,15 +302,6 @@ export function createProxy(
     return new Response(text, { status: upstream.status, headers });
   }
 
-  // Settling is idempotent per reservation, and still counts once when the
-  // lease ran out mid-call and a sweep took the hold back.
-  async function settle(
-    reservationId: string,
-    record: UsageRecord,
-  ): Promise<void> {
-    await engine.settle(reservationId, record);
-  }
-
   function recordOf(
     caller: Caller,
     model: string,
@@ -410,7 +401,7 @@ export function createProxy(
       outputTokens: 0,
       reasoningTokens: 0,
     };
-    await settle(
+    await engine.settle(
       admission.reservationId,
       recordOf(
         caller,
@@ -497,8 +488,10 @@ export function createProxy(
     const admission = await admit(caller, request.model, estimate, endpoint);
     if (admission instanceof Response) return admission;
     const reservationId = admission.reservationId;
+    // Settling is idempotent per reservation, and still counts once when the
+    // lease ran out mid-call and a sweep took the hold back.
     const settleUsage = (counts: UsageCounts, estimated: boolean) =>
-      settle(
+      engine.settle(
         reservationId,
         recordOf(
           caller,

@@ -74,9 +74,9 @@ export interface ForwardBody {
 /** Tokens assumed for one image part (a 1024×1024 image at high detail on gpt-4o). */
 export const IMAGE_PART_TOKENS = 765;
 /** Tokens of an image part at `detail: "low"`. */
-export const IMAGE_LOW_DETAIL_TOKENS = 85;
+const IMAGE_LOW_DETAIL_TOKENS = 85;
 /** OpenAI's own default max_tokens for legacy /v1/completions. */
-export const LEGACY_COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+const LEGACY_COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
 const PATHS: Record<string, Endpoint> = {
   "/chat/completions": "chat.completions",

@@ -171,7 +171,7 @@ function derivedLimitId(
  * The counter a limit counts in: `scope|metric|canonical window`, e.g.
  * `key:team-a|requests|1m` or `gateway|cost_usd|month@Europe/Berlin`.
  */
-export function counterIdFor(
+function counterIdFor(
   scope: string,
   metric: Metric,
   spec: WindowSpec,

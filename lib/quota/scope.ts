@@ -9,9 +9,9 @@ import { QuotaInputError } from "./errors.ts";
 import type { Scope, ScopeId } from "./types.ts";
 
 /** Key names: a letter or digit, then letters, digits, dot, underscore or dash; 64 at most. */
-export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Model names: 1 to 200 printable characters without spaces (slashes and colons allowed). */
-export const MODEL_NAME_PATTERN = /^[\x21-\x7e]{1,200}$/;
+const MODEL_NAME_PATTERN = /^[\x21-\x7e]{1,200}$/;
 const MODEL_SEPARATOR = "/model:";
 
 /** True when `name` can name a virtual key. */

@@ -16,7 +16,7 @@ import { describeWindow, windowResetAt } from "./windows.ts";
 export const DEFAULT_WARN_AT = 0.8;
 
 /** The state of a limit: exceeded when nothing remains, warning from `warnAt`. */
-export function limitState(
+function limitState(
   taken: number,
   ceiling: number,
   warnAt: number,
@@ -27,7 +27,7 @@ export function limitState(
 }
 
 /** Percent of the ceiling taken, one decimal; a ceiling of 0 reads as 100. */
-export function percentTaken(taken: number, ceiling: number): number {
+function percentTaken(taken: number, ceiling: number): number {
   if (ceiling <= 0) return 100;
   return Math.round((taken / ceiling) * 1000) / 10;
 }

@@ -77,9 +77,9 @@ export const AUTO_TOKENIZER_MAX_CHARS = 8_000;
 /** ASCII characters per token assumed by the fast estimate. */
 export const FAST_ASCII_CHARS_PER_TOKEN = 3;
 /** Non-ASCII UTF-16 code units per token assumed by the fast estimate. */
-export const FAST_OTHER_UNITS_PER_TOKEN = 1;
+const FAST_OTHER_UNITS_PER_TOKEN = 1;
 /** The fast estimate's margin, so that it stays an upper bound on ordinary text. */
-export const FAST_SAFETY_FACTOR = 1.1;
+const FAST_SAFETY_FACTOR = 1.1;
 
 // Overheads from the OpenAI cookbook, checked there against the API's prompt_tokens.
 const TOKENS_PER_MESSAGE = 3;
@@ -166,7 +166,7 @@ function fastTokenAmount(text: string): number {
 }
 
 /** Characters of text in an input, to choose the method by. */
-export function inputChars(input: TokenInput): number {
+function inputChars(input: TokenInput): number {
   let chars = 0;
   for (const m of input.messages) {
     chars += m.role.length + m.content.length + (m.name?.length ?? 0);

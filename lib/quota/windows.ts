@@ -25,7 +25,7 @@ const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 /** The longest rolling window accepted. */
-export const MAX_ROLLING_MS = 366 * DAY_MS;
+const MAX_ROLLING_MS = 366 * DAY_MS;
 /** A rolling window is cut into about this many buckets. */
 const BUCKETS_PER_WINDOW = 60;
 const DURATION_PATTERN =
@@ -73,7 +73,7 @@ export function parseWindow(text: string, timeZone = "UTC"): WindowSpec {
 }
 
 /** The rolling window spec for a duration, with its bucket size and span. */
-export function rollingSpec(durationMs: number): WindowSpec {
+function rollingSpec(durationMs: number): WindowSpec {
   const bucketMs = Math.max(
     SECOND_MS,
     Math.ceil(durationMs / BUCKETS_PER_WINDOW / SECOND_MS) * SECOND_MS,

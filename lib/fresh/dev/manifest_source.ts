@@ -47,7 +47,7 @@ export function manifestSource(files: ProjectFiles): string {
 }
 
 /** Formats TypeScript source with `deno fmt`, using the project's settings. */
-export async function formatSource(
+async function formatSource(
   root: string,
   source: string,
 ): Promise<string> {

@@ -166,7 +166,7 @@ export function serialize(root: unknown): string {
  * Makes JSON safe inside an HTML `<script>`: `<` only occurs inside JSON strings,
  * where `\u003c` means the same, so `</script>` and `<!--` can never appear.
  */
-export function escapeForScript(json: string): string {
+function escapeForScript(json: string): string {
   return json.replaceAll("<", "\\u003c").replaceAll("\u2028", "\\u2028")
     .replaceAll("\u2029", "\\u2029");
 }
