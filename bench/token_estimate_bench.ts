@@ -18,8 +18,11 @@ import {
   estimateInputTokens,
   fastTokenCount,
 } from "../lib/quota/token_estimate.ts";
-import type { TokenInput } from "../lib/quota/token_estimate.ts";
-import { parseRequestBody } from "../lib/openai/request_body.ts";
+import {
+  COOKBOOK_MESSAGES,
+  COOKBOOK_TOOL_REQUEST,
+  inputOf,
+} from "../tests/fixtures/token_cookbook.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -72,81 +75,6 @@ function pct(ratio: number): string {
   return `${value >= 0 ? "+" : ""}${value.toFixed(1)}%`;
 }
 
-const COOKBOOK_MESSAGES = [
-  {
-    role: "system",
-    content:
-      "You are a helpful, pattern-following assistant that translates corporate jargon into plain English.",
-  },
-  {
-    role: "system",
-    name: "example_user",
-    content: "New synergies will help drive top-line growth.",
-  },
-  {
-    role: "system",
-    name: "example_assistant",
-    content: "Things working well together will increase revenue.",
-  },
-  {
-    role: "system",
-    name: "example_user",
-    content:
-      "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.",
-  },
-  {
-    role: "system",
-    name: "example_assistant",
-    content: "Let's talk later when we're less busy about how to do better.",
-  },
-  {
-    role: "user",
-    content:
-      "This late pivot means we don't have time to boil the ocean for the client deliverable.",
-  },
-];
-const COOKBOOK_TOOLS = {
-  messages: [
-    {
-      role: "system",
-      content:
-        "You are a helpful assistant that can answer to questions about the weather.",
-    },
-    { role: "user", content: "What's the weather like in San Francisco?" },
-  ],
-  tools: [{
-    type: "function",
-    function: {
-      name: "get_current_weather",
-      description: "Get the current weather in a given location",
-      parameters: {
-        type: "object",
-        properties: {
-          location: {
-            type: "string",
-            description: "The city and state, e.g. San Francisco, CA",
-          },
-          unit: {
-            type: "string",
-            description: "The unit of temperature to return",
-            enum: ["celsius", "fahrenheit"],
-          },
-        },
-        required: ["location"],
-      },
-    },
-  }],
-};
-
-function tokenInput(body: Record<string, unknown>, model: string): TokenInput {
-  const parsed = parseRequestBody(
-    "chat.completions",
-    JSON.stringify({ model, ...body }),
-  );
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.request.tokenInput;
-}
-
 const corpus = await readCorpus();
 
 console.log(
@@ -161,11 +89,11 @@ for (
       129,
     ],
     ["6 messages with names", { messages: COOKBOOK_MESSAGES }, "gpt-4o", 124],
-    ["2 messages + 1 tool", COOKBOOK_TOOLS, "gpt-4", 105],
-    ["2 messages + 1 tool", COOKBOOK_TOOLS, "gpt-4o-mini", 101],
+    ["2 messages + 1 tool", COOKBOOK_TOOL_REQUEST, "gpt-4", 105],
+    ["2 messages + 1 tool", COOKBOOK_TOOL_REQUEST, "gpt-4o-mini", 101],
   ] as const
 ) {
-  const input = tokenInput(body, model);
+  const input = inputOf(body, model);
   const exact =
     estimateInputTokens(input, model, { method: "tokenizer" }).tokens;
   const fast = estimateInputTokens(input, model, { method: "fast" }).tokens;
@@ -245,7 +173,7 @@ const chatBody = {
     },
   ],
 };
-const chatInput = tokenInput(chatBody, "gpt-4.1-mini");
+const chatInput = inputOf(chatBody, "gpt-4.1-mini");
 
 Deno.bench("tokenizer o200k, 4,000 chars of fresh text", {
   group: "4k",

@@ -7,86 +7,13 @@ import {
   estimateTextTokens,
   fastTokenCount,
 } from "../../lib/quota/token_estimate.ts";
+
+import {
+  COOKBOOK_MESSAGES,
+  COOKBOOK_TOOL_REQUEST,
+  inputOf,
+} from "../fixtures/token_cookbook.ts";
 import type { TokenInput } from "../../lib/quota/token_estimate.ts";
-import { parseRequestBody } from "../../lib/openai/request_body.ts";
-
-// The OpenAI cookbook "How to count tokens with tiktoken" ran these through the
-// API and printed its prompt_tokens: 129 (gpt-3.5-turbo, gpt-4, gpt-4-0613),
-// 124 (gpt-4o, gpt-4o-mini); with the tool below 105 and 101.
-const COOKBOOK_MESSAGES = [
-  {
-    role: "system",
-    content:
-      "You are a helpful, pattern-following assistant that translates corporate jargon into plain English.",
-  },
-  {
-    role: "system",
-    name: "example_user",
-    content: "New synergies will help drive top-line growth.",
-  },
-  {
-    role: "system",
-    name: "example_assistant",
-    content: "Things working well together will increase revenue.",
-  },
-  {
-    role: "system",
-    name: "example_user",
-    content:
-      "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.",
-  },
-  {
-    role: "system",
-    name: "example_assistant",
-    content: "Let's talk later when we're less busy about how to do better.",
-  },
-  {
-    role: "user",
-    content:
-      "This late pivot means we don't have time to boil the ocean for the client deliverable.",
-  },
-];
-const COOKBOOK_TOOL_REQUEST = {
-  messages: [
-    {
-      role: "system",
-      content:
-        "You are a helpful assistant that can answer to questions about the weather.",
-    },
-    { role: "user", content: "What's the weather like in San Francisco?" },
-  ],
-  tools: [{
-    type: "function",
-    function: {
-      name: "get_current_weather",
-      description: "Get the current weather in a given location",
-      parameters: {
-        type: "object",
-        properties: {
-          location: {
-            type: "string",
-            description: "The city and state, e.g. San Francisco, CA",
-          },
-          unit: {
-            type: "string",
-            description: "The unit of temperature to return",
-            enum: ["celsius", "fahrenheit"],
-          },
-        },
-        required: ["location"],
-      },
-    },
-  }],
-};
-
-function inputOf(body: Record<string, unknown>, model: string): TokenInput {
-  const parsed = parseRequestBody(
-    "chat.completions",
-    JSON.stringify({ model, ...body }),
-  );
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.request.tokenInput;
-}
 
 Deno.test("token estimate - each model family gets its encoding", () => {
   for (
