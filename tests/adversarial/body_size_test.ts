@@ -7,53 +7,31 @@
  */
 
 import assert from "node:assert/strict";
-import { ADMIN_TOKEN, createKey, startTestApp } from "../support/app.ts";
-import type { TestApp } from "../support/app.ts";
-import { startFakeUpstream } from "../support/fake_upstream.ts";
-import type { FakeUpstream } from "../support/fake_upstream.ts";
+import { ADMIN_TOKEN } from "../support/app.ts";
+import { withProxyRig } from "../support/proxy_rig.ts";
+import type { ProxyRig } from "../support/proxy_rig.ts";
 
-const PROVIDER_KEY = "sk-provider-test-0123456789abcdef";
 const MAX_BODY = 1024 * 1024;
 const TEN_MB = 10 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
 // ---------------------------------------------------------------- helpers
 
-interface Rig {
-  app: TestApp;
-  upstream: FakeUpstream;
-  secret: string;
+interface Rig extends ProxyRig {
   port: number;
 }
 
-async function withRig(fn: (rig: Rig) => Promise<void>): Promise<void> {
-  const upstream = await startFakeUpstream({ apiKey: PROVIDER_KEY });
-  const app = await startTestApp({
-    UPSTREAM_BASE_URL: upstream.url,
-    UPSTREAM_API_KEY: PROVIDER_KEY,
-    QUOTA_MAX_BODY_BYTES: String(MAX_BODY),
-  });
-  try {
-    const secret = await createKey(app, "team-a");
-    const added = await app.admin("/api/limits", {
-      method: "POST",
-      body: JSON.stringify({
-        scope: "gateway",
-        metric: "requests",
-        window: "1h",
-        limit: 1000,
-      }),
-    });
-    assert.equal(added.status, 201);
-    await added.body?.cancel();
-    await fn({ app, upstream, secret, port: Number(new URL(app.url).port) });
-    const health = await fetch(`${app.url}/healthz`);
-    assert.equal(health.status, 200, "the server should still answer");
-    await health.body?.cancel();
-  } finally {
-    await app.close();
-    await upstream.close();
-  }
+function withRig(fn: (rig: Rig) => Promise<void>): Promise<void> {
+  return withProxyRig(
+    async (rig) => {
+      await fn({ ...rig, port: Number(new URL(rig.app.url).port) });
+      const health = await fetch(`${rig.app.url}/healthz`);
+      assert.equal(health.status, 200, "the server should still answer");
+      await health.body?.cancel();
+    },
+    { QUOTA_MAX_BODY_BYTES: String(MAX_BODY) },
+    [{ scope: "gateway", metric: "requests", window: "1h", limit: 1000 }],
+  );
 }
 
 interface RawResult {

@@ -7,54 +7,42 @@
  */
 
 import assert from "node:assert/strict";
-import { addLimit, createKey, startTestApp } from "../support/app.ts";
 import type { TestApp } from "../support/app.ts";
-import { startFakeUpstream } from "../support/fake_upstream.ts";
 import type { FakeUpstream } from "../support/fake_upstream.ts";
+import { withProxyRig } from "../support/proxy_rig.ts";
+import type { ProxyRig } from "../support/proxy_rig.ts";
 
-const PROVIDER_KEY = "sk-provider-test-0123456789abcdef";
 const HI = [{ role: "user", content: "hi" }];
 
-interface Rig {
-  app: TestApp;
-  upstream: FakeUpstream;
-  secret: string;
-}
+type Rig = ProxyRig;
 
-async function withRig(fn: (rig: Rig) => Promise<void>): Promise<void> {
-  const upstream = await startFakeUpstream({ apiKey: PROVIDER_KEY });
-  const app = await startTestApp({
-    UPSTREAM_BASE_URL: upstream.url,
-    UPSTREAM_API_KEY: PROVIDER_KEY,
-    QUOTA_UPSTREAM_TIMEOUT_MS: "10000",
-  });
-  try {
-    const secret = await createKey(app, "team-a");
-    for (
-      const limit of [
-        { scope: "gateway", metric: "requests", window: "1h", limit: 10_000 },
-        { scope: "gateway", metric: "tokens", window: "1h", limit: 1e9 },
-        { scope: "key:team-a", metric: "cost_usd", window: "day", limit: 100 },
-        {
-          scope: "key:team-a/model:gpt-4.1-mini",
-          metric: "output_tokens",
-          window: "1m",
-          limit: 1e9,
-        },
-      ]
-    ) await addLimit(app, limit);
-    await fn({ app, upstream, secret });
-    // The next call after all that still works and settles.
-    const after = await chat(rig(app, upstream, secret), {});
-    assert.equal(after.status, 200, "the next call should still work");
-    await after.body?.cancel();
-    const health = await fetch(`${app.url}/healthz`);
-    assert.equal(health.status, 200);
-    await health.body?.cancel();
-  } finally {
-    await app.close();
-    await upstream.close();
-  }
+const LIMITS = [
+  { scope: "gateway", metric: "requests", window: "1h", limit: 10_000 },
+  { scope: "gateway", metric: "tokens", window: "1h", limit: 1e9 },
+  { scope: "key:team-a", metric: "cost_usd", window: "day", limit: 100 },
+  {
+    scope: "key:team-a/model:gpt-4.1-mini",
+    metric: "output_tokens",
+    window: "1m",
+    limit: 1e9,
+  },
+];
+
+function withRig(fn: (rig: Rig) => Promise<void>): Promise<void> {
+  return withProxyRig(
+    async (r) => {
+      await fn(r);
+      // The next call after all that still works and settles.
+      const after = await chat(rig(r.app, r.upstream, r.secret), {});
+      assert.equal(after.status, 200, "the next call should still work");
+      await after.body?.cancel();
+      const health = await fetch(`${r.app.url}/healthz`);
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+    },
+    { QUOTA_UPSTREAM_TIMEOUT_MS: "10000" },
+    LIMITS,
+  );
 }
 
 function rig(app: TestApp, upstream: FakeUpstream, secret: string): Rig {

@@ -7,60 +7,34 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  addLimit,
-  ADMIN_TOKEN,
-  createKey,
-  startTestApp,
-} from "../support/app.ts";
-import type { TestApp } from "../support/app.ts";
-import { startFakeUpstream } from "../support/fake_upstream.ts";
-import type { FakeUpstream } from "../support/fake_upstream.ts";
-
-const PROVIDER_KEY = "sk-provider-test-0123456789abcdef";
+import { ADMIN_TOKEN } from "../support/app.ts";
+import { PROVIDER_KEY, withProxyRig } from "../support/proxy_rig.ts";
+import type { ProxyRig } from "../support/proxy_rig.ts";
 
 // ---------------------------------------------------------------- helpers
 
-interface Rig {
-  app: TestApp;
-  upstream: FakeUpstream;
-  secret: string;
-}
+type Rig = ProxyRig;
 
-async function withRig(
+const GENEROUS_LIMITS = [
+  { scope: "gateway", metric: "requests", window: "1h", limit: 10_000 },
+  { scope: "gateway", metric: "tokens", window: "1h", limit: 1_000_000_000 },
+  { scope: "gateway", metric: "cost_usd", window: "day", limit: 1000 },
+];
+
+function withRig(
   fn: (rig: Rig) => Promise<void>,
   settings: Record<string, string> = {},
 ): Promise<void> {
-  const upstream = await startFakeUpstream({ apiKey: PROVIDER_KEY });
-  const app = await startTestApp({
-    UPSTREAM_BASE_URL: upstream.url,
-    UPSTREAM_API_KEY: PROVIDER_KEY,
-    ...settings,
-  });
-  try {
-    const secret = settings.QUOTA_PASSTHROUGH === "true"
-      ? PROVIDER_KEY
-      : await createKey(app, "team-a");
-    for (
-      const limit of [
-        { scope: "gateway", metric: "requests", window: "1h", limit: 10_000 },
-        {
-          scope: "gateway",
-          metric: "tokens",
-          window: "1h",
-          limit: 1_000_000_000,
-        },
-        { scope: "gateway", metric: "cost_usd", window: "day", limit: 1000 },
-      ]
-    ) await addLimit(app, limit);
-    await fn({ app, upstream, secret });
-    const health = await fetch(`${app.url}/healthz`);
-    assert.equal(health.status, 200, "the server should still answer");
-    await health.body?.cancel();
-  } finally {
-    await app.close();
-    await upstream.close();
-  }
+  return withProxyRig(
+    async (rig) => {
+      await fn(rig);
+      const health = await fetch(`${rig.app.url}/healthz`);
+      assert.equal(health.status, 200, "the server should still answer");
+      await health.body?.cancel();
+    },
+    settings,
+    GENEROUS_LIMITS,
+  );
 }
 
 async function assertOpenAIError(

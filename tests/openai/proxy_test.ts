@@ -1,48 +1,30 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import type { QuotaStatus, UsageRecord } from "../../lib/quota/types.ts";
-import { addLimit, createKey, startTestApp } from "../support/app.ts";
+import { addLimit } from "../support/app.ts";
 import type { TestApp } from "../support/app.ts";
-import {
-  readFixture,
-  sseEvents,
-  startFakeUpstream,
-} from "../support/fake_upstream.ts";
-import type { FakeUpstream, FixtureName } from "../support/fake_upstream.ts";
+import { readFixture, sseEvents } from "../support/fake_upstream.ts";
+import type { FixtureName } from "../support/fake_upstream.ts";
+import { PROVIDER_KEY, withProxyRig } from "../support/proxy_rig.ts";
+import type { ProxyRig } from "../support/proxy_rig.ts";
 
-const PROVIDER_KEY = "sk-provider-test-0123456789abcdef";
-
-interface Rig {
-  app: TestApp;
-  upstream: FakeUpstream;
+interface Rig extends ProxyRig {
   client: OpenAI;
-  secret: string;
 }
 
-async function withRig(
+function withRig(
   fn: (rig: Rig) => Promise<void>,
   settings: Record<string, string> = {},
 ): Promise<void> {
-  const upstream = await startFakeUpstream({ apiKey: PROVIDER_KEY });
-  const app = await startTestApp({
-    UPSTREAM_BASE_URL: upstream.url,
-    UPSTREAM_API_KEY: PROVIDER_KEY,
-    ...settings,
-  });
-  try {
-    const secret = settings.QUOTA_PASSTHROUGH === "true"
-      ? PROVIDER_KEY
-      : await createKey(app, "team-a");
-    const client = new OpenAI({
-      baseURL: `${app.url}/v1`,
-      apiKey: secret,
-      maxRetries: 0,
-    });
-    await fn({ app, upstream, client, secret });
-  } finally {
-    await app.close();
-    await upstream.close();
-  }
+  return withProxyRig((rig) =>
+    fn({
+      ...rig,
+      client: new OpenAI({
+        baseURL: `${rig.app.url}/v1`,
+        apiKey: rig.secret,
+        maxRetries: 0,
+      }),
+    }), settings);
 }
 
 async function status(app: TestApp): Promise<QuotaStatus> {
